@@ -1,0 +1,184 @@
+"""The two entry points: check the built-in network, or any pair of callables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .bugs import implementation_with, validate_bugs
+from .compare import CheckResult
+from .implementation import STENCILS
+from .layout import Layout
+from .network import Problem, cost, gradient, validate_eps
+from .noise import NoiseFloor, noise_floor
+from .numerical import loop_gradient, network_numerical_gradient
+
+NUMERICAL_PATHS = ("fast", "loop")
+
+
+def check(
+    theta,
+    X,
+    y,
+    layer_sizes,
+    lamb: float = 0.0,
+    bugs=(),
+    eps: float = 1e-4,
+    activation: str = "sigmoid",
+    threshold: float | None = None,
+    numerical: str = "fast",
+    progress: Callable | None = None,
+) -> CheckResult:
+    """Backprop versus finite differences on the built-in network, with `bugs` switched on.
+
+    `numerical="loop"` runs the seed's coordinate loop instead of the structured fast
+    path (same numbers, much slower); both honour the checker bugs.
+    """
+    problem = Problem.validated(theta, X, y, layer_sizes, lamb, activation)
+    return check_problem(problem, bugs, eps, threshold, numerical, progress)
+
+
+def check_problem(
+    problem: Problem,
+    bugs=(),
+    eps: float = 1e-4,
+    threshold: float | None = None,
+    numerical: str = "fast",
+    progress: Callable | None = None,
+) -> CheckResult:
+    bugs = validate_bugs(bugs)
+    eps = validate_eps(eps)
+    if numerical not in NUMERICAL_PATHS:
+        raise ValueError(f"numerical must be one of {NUMERICAL_PATHS}, got {numerical!r}")
+    impl = implementation_with(bugs)
+    analytic = gradient(problem.theta, problem, impl)
+    if numerical == "fast":
+        numeric, kinks = network_numerical_gradient(problem, impl, eps, progress=progress)
+    else:
+        numeric = loop_gradient(
+            lambda t: cost(t, problem, impl),
+            problem.theta,
+            eps,
+            impl.stencil,
+            impl.first_checked_index,
+            impl.dtype,
+            progress,
+        )
+        kinks = np.zeros(numeric.shape, dtype=bool)
+    noise = noise_floor(impl.dtype, impl.stencil.name, eps, cost(problem.theta, problem, impl))
+    return CheckResult(
+        analytic=analytic,
+        numerical=numeric,
+        layout=problem.layout,
+        noise=noise,
+        threshold=validate_threshold(threshold, noise),
+        kinks=kinks,
+        theta=problem.theta,
+        problem=problem,
+        bugs=bugs,
+    )
+
+
+def check_functions(
+    cost: Callable,
+    gradient: Callable,
+    theta,
+    shapes,
+    eps: float = 1e-4,
+    method: str = "central",
+    threshold: float | None = None,
+    dtype="float64",
+    progress: Callable | None = None,
+) -> CheckResult:
+    """Check any cost(theta) -> float against gradient(theta) -> vector.
+
+    The parameter vector is cut into matrices by `shapes`, row-major, in order; if
+    the shapes chain like a network (column 0 = bias), rows and columns are named
+    after units. The numerical side is the seed's loop over every coordinate.
+    """
+    layout = Layout.from_shapes(shapes)
+    if method not in STENCILS:
+        raise ValueError(f"method must be one of {tuple(STENCILS)}, got {method!r}")
+    try:
+        dtype = np.dtype(dtype).type
+    except TypeError:
+        raise ValueError(f"dtype must be float64 or float32, got {dtype!r}") from None
+    if dtype not in (np.float64, np.float32):
+        raise ValueError(f"dtype must be float64 or float32, got {np.dtype(dtype).name}")
+    eps = validate_eps(eps)
+    theta = _parameter_vector(theta, layout)
+    analytic = _gradient_vector(gradient(theta.astype(dtype)), layout)
+
+    def J(t):
+        return _cost_value(cost(t))
+
+    numeric = loop_gradient(J, theta, eps, STENCILS[method], 0, dtype, progress)
+    noise = noise_floor(dtype, method, eps, J(theta.astype(dtype)))
+    return CheckResult(
+        analytic=analytic.astype(dtype),
+        numerical=numeric,
+        layout=layout,
+        noise=noise,
+        threshold=validate_threshold(threshold, noise),
+        kinks=np.zeros(layout.n_params, dtype=bool),
+        theta=theta,
+    )
+
+
+def validate_threshold(threshold, noise: NoiseFloor) -> float:
+    if threshold is None:
+        return noise.default_threshold
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"threshold must be a number, got {threshold!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"threshold (relative error) must be > 0 and finite, got {threshold!r}")
+    return value
+
+
+def _parameter_vector(theta, layout: Layout) -> np.ndarray:
+    try:
+        theta = np.asarray(theta, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("theta must be a numeric vector") from None
+    if theta.size != layout.n_params:
+        raise ValueError(
+            f"theta has {theta.size} entries but shapes {list(layout.shapes)} need "
+            f"{layout.n_params}"
+        )
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta contains NaN or infinite values")
+    return theta.ravel()
+
+
+def _gradient_vector(value, layout: Layout) -> np.ndarray:
+    try:
+        grad = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"gradient must return a numeric vector, got {type(value).__name__}"
+        ) from None
+    if grad.size != layout.n_params:
+        raise ValueError(
+            f"gradient returned {grad.size} values (shape {grad.shape}) but theta has "
+            f"{layout.n_params}"
+        )
+    if not np.all(np.isfinite(grad)):
+        bad = np.flatnonzero(~np.isfinite(grad.ravel()))
+        raise ValueError(
+            f"gradient returned NaN or infinite values at {bad.size} entries, first at "
+            f"{layout.describe(int(bad[0]))}"
+        )
+    return grad.ravel()
+
+
+def _cost_value(value) -> float:
+    array = np.asarray(value)
+    if array.size != 1:
+        raise ValueError(f"cost must return a single number, got shape {array.shape}")
+    number = float(array.reshape(()))
+    if not np.isfinite(number):
+        raise ValueError(f"cost returned {number}: the cost must be finite at theta and nearby")
+    return array.reshape(())[()] if array.dtype == np.float32 else number

@@ -1,0 +1,233 @@
+"""Analytic versus numerical, overall and per weight matrix, in the network's own shapes.
+
+Two metrics side by side: the seed's (Ng's) ||n - a|| / ||n + a||, one number per
+check or matrix, and CS231n's per-entry |a - n| / max(|a|, |n|). An entry diverges
+when it is both beyond the noise floor (see `noise.py`) and beyond the relative
+threshold; with ReLU, entries whose +-e step crosses a kink are set apart instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .layout import Layout
+from .network import Problem
+from .noise import NoiseFloor
+
+
+def seed_relative_difference(analytic, numerical) -> float:
+    """||n - a|| / ||n + a||; 0 when both are zero (nothing to disagree about)."""
+    analytic, numerical = np.asarray(analytic, float), np.asarray(numerical, float)
+    denominator = np.linalg.norm(numerical + analytic)
+    numerator = np.linalg.norm(numerical - analytic)
+    if denominator == 0:
+        return 0.0 if numerator == 0 else float("inf")
+    return float(numerator / denominator)
+
+
+def elementwise_relative_error(analytic, numerical) -> np.ndarray:
+    """|a - n| / max(|a|, |n|), and 0 where both are exactly 0."""
+    analytic, numerical = np.asarray(analytic, float), np.asarray(numerical, float)
+    scale = np.maximum(np.abs(analytic), np.abs(numerical))
+    difference = np.abs(analytic - numerical)
+    return np.divide(difference, scale, out=np.zeros_like(difference), where=scale > 0)
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixComparison:
+    """One weight matrix: both gradients in its shape, and where they part."""
+
+    name: str
+    index: int
+    layout: Layout = field(repr=False)
+    analytic: np.ndarray = field(repr=False)
+    numerical: np.ndarray = field(repr=False)
+    rel_error: np.ndarray = field(repr=False)
+    diverging: np.ndarray = field(repr=False)
+    kinks: np.ndarray = field(repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.analytic.shape
+
+    @property
+    def abs_diff(self) -> np.ndarray:
+        return np.abs(self.analytic - self.numerical)
+
+    @property
+    def relative_difference(self) -> float:
+        return seed_relative_difference(self.analytic, self.numerical)
+
+    @property
+    def n_diverging(self) -> int:
+        return int(self.diverging.sum())
+
+    @property
+    def n_kinks(self) -> int:
+        return int(self.kinks.sum())
+
+    @property
+    def agrees(self) -> bool:
+        return self.n_diverging == 0
+
+    @property
+    def worst(self) -> tuple[int, int]:
+        """(row, column) of the largest relative error, ties broken by absolute difference."""
+        order = np.lexsort((self.abs_diff.ravel(), self.rel_error.ravel()))
+        return tuple(int(v) for v in np.unravel_index(order[-1], self.shape))
+
+    def describe_worst(self) -> str:
+        return self.layout.describe_entry(self.index, *self.worst)
+
+    @property
+    def row_labels(self) -> list[str]:
+        return self.layout.row_labels(self.index)
+
+    @property
+    def column_labels(self) -> list[str]:
+        return self.layout.column_labels(self.index)
+
+
+@dataclass(frozen=True, eq=False)
+class CheckResult:
+    """Everything one gradient check found; views and the diagnosis read only this.
+
+    `problem` is set when the engine's own network was checked (so the diagnosis can
+    re-run it); `bugs` records what was toggled, for display and export only.
+    """
+
+    analytic: np.ndarray
+    numerical: np.ndarray
+    layout: Layout
+    noise: NoiseFloor
+    threshold: float
+    kinks: np.ndarray
+    theta: np.ndarray
+    problem: Problem | None = None
+    bugs: tuple[str, ...] = ()
+
+    @property
+    def eps(self) -> float:
+        return self.noise.eps
+
+    @property
+    def method(self) -> str:
+        return self.noise.method
+
+    @property
+    def dtype(self) -> str:
+        return self.noise.dtype
+
+    @cached_property
+    def relative_difference(self) -> float:
+        return seed_relative_difference(self.analytic, self.numerical)
+
+    @cached_property
+    def abs_diff(self) -> np.ndarray:
+        return np.abs(np.asarray(self.analytic, float) - np.asarray(self.numerical, float))
+
+    @cached_property
+    def rel_error(self) -> np.ndarray:
+        return elementwise_relative_error(self.analytic, self.numerical)
+
+    @cached_property
+    def beyond_noise(self) -> np.ndarray:
+        """Entries that disagree by more than noise, kinks included."""
+        return (self.abs_diff > self.noise.absolute) & (self.rel_error > self.threshold)
+
+    @cached_property
+    def diverging(self) -> np.ndarray:
+        return self.beyond_noise & ~self.kinks
+
+    @property
+    def kink_disagreements(self) -> np.ndarray:
+        """Entries that disagree only because their +-e step crossed a ReLU kink."""
+        return self.beyond_noise & self.kinks
+
+    @property
+    def n_diverging(self) -> int:
+        return int(self.diverging.sum())
+
+    @property
+    def agrees(self) -> bool:
+        return self.n_diverging == 0
+
+    @property
+    def status(self) -> str:
+        """'fail' if any entry diverges; 'warn' if the check is too coarse or hit kinks."""
+        if not self.agrees:
+            return "fail"
+        coarse = self.dtype != "float64" or self.method != "central"
+        return "warn" if coarse or self.kink_disagreements.any() else "pass"
+
+    @cached_property
+    def matrices(self) -> tuple[MatrixComparison, ...]:
+        parts = [
+            self.layout.split(np.asarray(v))
+            for v in (self.analytic, self.numerical, self.rel_error, self.diverging, self.kinks)
+        ]
+        return tuple(
+            MatrixComparison(name, k, self.layout, *pieces)
+            for k, (name, *pieces) in enumerate(zip(self.layout.names, *parts))
+        )
+
+    @property
+    def worst_index(self) -> int:
+        return int(np.lexsort((self.abs_diff, self.rel_error))[-1])
+
+    def describe_worst(self) -> str:
+        """E.g. 'Theta2 row 1 (output 1) column 0 (bias)'."""
+        return self.layout.describe(self.worst_index)
+
+    def table(self) -> pd.DataFrame:
+        """The seed's side-by-side list, one row per parameter, made readable."""
+        locations = [self.layout.locate(p) for p in range(self.layout.n_params)]
+        k, rows, cols = (np.array(v, dtype=int) for v in zip(*locations))
+        return pd.DataFrame(
+            {
+                "index": np.arange(self.layout.n_params),
+                "matrix": [self.layout.names[i] for i in k],
+                "row": rows,
+                "column": cols,
+                "row unit": [self.layout.row_label(i, r) for i, r in zip(k, rows)],
+                "column unit": [self.layout.column_label(i, c) for i, c in zip(k, cols)],
+                "analytic": np.asarray(self.analytic, float),
+                "numerical": np.asarray(self.numerical, float),
+                "abs diff": self.abs_diff,
+                "rel error": self.rel_error,
+                "diverges": self.diverging,
+                "kink": self.kinks,
+            }
+        ).set_index("index")
+
+    def summary(self) -> dict:
+        """Plain numbers for JSON output and status cards."""
+        return {
+            "status": self.status,
+            "relative_difference": self.relative_difference,
+            "max_rel_error": float(self.rel_error.max()),
+            "n_params": self.layout.n_params,
+            "n_diverging": self.n_diverging,
+            "n_kinks": int(self.kinks.sum()),
+            "worst": self.describe_worst(),
+            "threshold": self.threshold,
+            "noise_floor": self.noise.absolute,
+            "noise_explanation": self.noise.explain(),
+            "eps": self.eps,
+            "method": self.method,
+            "dtype": self.dtype,
+            "matrices": [
+                {
+                    "name": m.name,
+                    "shape": list(m.shape),
+                    "relative_difference": m.relative_difference,
+                    "n_diverging": m.n_diverging,
+                    "worst": m.describe_worst(),
+                }
+                for m in self.matrices
+            ],
+        }
