@@ -66,7 +66,13 @@ def check_problem(
             progress,
         )
         kinks = np.zeros(numeric.shape, dtype=bool)
-    noise = noise_floor(impl.dtype, impl.stencil.name, eps, cost(problem.theta, problem, impl))
+    noise = noise_floor(
+        impl.dtype,
+        impl.stencil.name,
+        eps,
+        cost(problem.theta, problem, impl),
+        penalty_curvature=problem.lamb / problem.m,
+    )
     return CheckResult(
         analytic=analytic,
         numerical=numeric,

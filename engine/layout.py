@@ -27,7 +27,11 @@ def validate_layer_sizes(layer_sizes) -> tuple[int, ...]:
         )
     checked = []
     for size in sizes:
-        if isinstance(size, bool) or not float(size).is_integer():
+        try:
+            whole = not isinstance(size, bool) and float(size).is_integer()
+        except (TypeError, ValueError):
+            whole = False
+        if not whole:
             raise ValueError(f"layer_sizes must hold whole numbers, got {sizes!r}")
         if int(size) < 1:
             raise ValueError(f"layer_sizes must all be at least 1, got {sizes!r}")

@@ -13,6 +13,8 @@ the worst entry was ~2.3x u*|J|/e from round-off, and ~0.007 e**2 (central) or
 second derivative h(1-h) <= 1/4) from truncation. The constants below keep a margin
 of 3.7x to 7x over those worst cases. They assume second derivatives of order one, as
 for inputs in [0, 1): scale your inputs, or raise the threshold, if yours are larger.
+The penalty lambda/(2m) theta^2 adds exactly lambda/m to the second derivative (and
+nothing to the third), so forward differences get lambda/m added to their curvature.
 
 An entry *diverges* when its absolute difference exceeds this floor AND its relative
 error exceeds the relative threshold. So float32 round-off (~1e-3 at e = 1e-4) and
@@ -52,6 +54,7 @@ class NoiseFloor:
     method: str
     eps: float
     cost_scale: float  # |J(theta)|, at least 1
+    penalty_curvature: float = 0.0  # lambda/m when known
 
     @property
     def roundoff(self) -> float:
@@ -59,7 +62,8 @@ class NoiseFloor:
 
     @property
     def truncation(self) -> float:
-        return TRUNCATION_FACTOR[self.method] * self.eps ** ORDER[self.method]
+        curvature = 1.0 + (self.penalty_curvature if self.method == "forward" else 0.0)
+        return TRUNCATION_FACTOR[self.method] * curvature * self.eps ** ORDER[self.method]
 
     @property
     def absolute(self) -> float:
@@ -84,10 +88,13 @@ class NoiseFloor:
         )
 
 
-def noise_floor(dtype, method: str, eps: float, cost_value: float) -> NoiseFloor:
+def noise_floor(
+    dtype, method: str, eps: float, cost_value: float, penalty_curvature: float = 0.0
+) -> NoiseFloor:
     return NoiseFloor(
         dtype=np.dtype(dtype).name,
         method=method,
         eps=float(eps),
         cost_scale=max(1.0, abs(float(cost_value))) if np.isfinite(cost_value) else 1.0,
+        penalty_curvature=float(penalty_curvature),
     )

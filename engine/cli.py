@@ -1,0 +1,217 @@
+"""`python -m engine`: a gradient check from flags, fit for a terminal or a CI job.
+
+Exit status: 0 when the gradients agree, 1 when some entry diverges, 2 on bad
+arguments (with a message naming the argument).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+
+import numpy as np
+
+from .bugs import BUGS
+from .compare import CheckResult
+from .diagnosis import Finding, diagnose
+from .implementation import HIDDEN_ACTIVATIONS
+from .scenario import Scenario
+
+EXIT_AGREE, EXIT_DIVERGE, EXIT_USAGE = 0, 1, 2
+FULL_TABLE_LIMIT = 200
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Scenario()
+    parser = argparse.ArgumentParser(
+        prog="python -m engine",
+        description=(
+            "Check backprop against finite differences on GradScope's network, with known "
+            "bugs switched on, and say which matrix, which entries and which bug."
+        ),
+        epilog="Exit status: 0 gradients agree, 1 they diverge, 2 bad arguments.",
+    )
+    parser.add_argument(
+        "--sizes",
+        default=",".join(map(str, defaults.layer_sizes)),
+        help="layer sizes, inputs first, comma-separated (default: %(default)s, the seed's)",
+    )
+    parser.add_argument("--m", default=defaults.m, help="number of examples (default: %(default)s)")
+    parser.add_argument("--seed", default=defaults.seed, help="random seed (default: %(default)s)")
+    parser.add_argument(
+        "--lambda",
+        dest="lamb",
+        default=defaults.lamb,
+        help="regularisation strength (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--eps", default=defaults.eps, help="finite-difference step (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--activation",
+        default=defaults.activation,
+        choices=HIDDEN_ACTIVATIONS,
+        help="hidden-unit activation (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--bug",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="switch on a catalogue bug; repeat or separate ids by commas (see --list-bugs)",
+    )
+    parser.add_argument(
+        "--threshold",
+        default=None,
+        help="relative-error threshold for 'diverges' (default: depends on dtype and method)",
+    )
+    parser.add_argument(
+        "--table",
+        choices=("auto", "all", "diverging", "none"),
+        default="auto",
+        help=f"which parameter rows to print (auto: all up to {FULL_TABLE_LIMIT}, else diverging)",
+    )
+    parser.add_argument(
+        "--loop", action="store_true", help="use the seed's coordinate loop (slow reference)"
+    )
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.add_argument("--list-bugs", action="store_true", help="print the bug catalogue")
+    return parser
+
+
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    try:
+        sizes = tuple(int(s) for s in str(args.sizes).replace("-", ",").split(",") if s.strip())
+    except ValueError:
+        raise ValueError(
+            f"--sizes must be whole numbers separated by commas, got {args.sizes!r}"
+        ) from None
+    bugs = [b.strip() for item in args.bug for b in item.split(",") if b.strip()]
+    return Scenario.create(
+        layer_sizes=sizes,
+        m=args.m,
+        seed=args.seed,
+        lamb=args.lamb,
+        eps=args.eps,
+        activation=args.activation,
+        threshold=args.threshold,
+        bugs=bugs,
+    )
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_bugs:
+        print(format_catalogue(as_json=args.json))
+        return EXIT_AGREE
+    try:
+        scenario = scenario_from_args(args)
+    except ValueError as error:
+        parser.print_usage(sys.stderr)
+        print(f"python -m engine: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    result = scenario.run(numerical="loop" if args.loop else "fast")
+    findings = diagnose(result)
+    rows = _rows_to_show(result, args.table)
+    if args.json:
+        print(json.dumps(as_json(scenario, result, findings, rows), indent=2))
+    else:
+        print(format_report(scenario, result, findings, rows))
+    return EXIT_AGREE if result.agrees else EXIT_DIVERGE
+
+
+def _rows_to_show(result: CheckResult, choice: str) -> np.ndarray:
+    if choice == "none":
+        return np.array([], dtype=int)
+    if choice == "all" or (choice == "auto" and result.layout.n_params <= FULL_TABLE_LIMIT):
+        return np.arange(result.layout.n_params)
+    return np.flatnonzero(result.diverging | result.kinks)
+
+
+def format_catalogue(as_json: bool = False) -> str:
+    if as_json:
+        return json.dumps([bug.as_dict() for bug in BUGS.values()], indent=2)
+    blocks = []
+    for bug in BUGS.values():
+        blocks.append(
+            f"{bug.id}  [{bug.where}]  {bug.title}\n"
+            + textwrap.indent(
+                textwrap.fill(bug.explanation, 88)
+                + f"\nbuggy: {bug.buggy_code}\nfixed: {bug.fixed_code}\n"
+                + textwrap.fill("signature: " + bug.signature, 88),
+                "    ",
+            )
+        )
+    return "\n\n".join(blocks)
+
+
+def format_report(scenario: Scenario, result: CheckResult, findings, rows) -> str:
+    lines = [f"GradScope check: {scenario.describe()}"]
+    lines.append(f"bugs switched on: {', '.join(scenario.bugs) or 'none'}")
+    lines.append("")
+    lines += _seed_table(result, rows)
+    lines.append("")
+    lines.append("Per weight matrix:")
+    for m in result.matrices:
+        lines.append(
+            f"  {m.name:<8} {m.shape[0]}x{m.shape[1]:<5} relative difference "
+            f"{m.relative_difference:<10.3g} {m.n_diverging}/{m.analytic.size} diverge"
+            + (f"   worst: {m.describe_worst()}" if not m.agrees else "")
+        )
+    lines.append("")
+    lines.append(
+        f"Relative Difference: {result.relative_difference:.6g}   status: "
+        f"{result.status.upper()} ({result.n_diverging} of {result.layout.n_params} entries "
+        f"diverge; relative threshold {result.threshold:g}, noise floor "
+        f"{result.noise.absolute:.1e})"
+    )
+    lines.append(textwrap.fill(result.noise.explain(), 100))
+    lines.append("")
+    lines.append("Diagnosis (most likely first):")
+    lines += _format_findings(findings)
+    return "\n".join(lines)
+
+
+def _seed_table(result: CheckResult, rows) -> list[str]:
+    if len(rows) == 0:
+        return ["(parameter table omitted)"]
+    width = max(len(result.layout.describe(int(p))) for p in rows)
+    lines = [
+        f"{'#':>6}  {'parameter':<{width}}  {'Function Gradient':>20}  {'Numerical Gradient':>20}"
+    ]
+    for p in rows:
+        p = int(p)
+        mark = "  <- diverges" if result.diverging[p] else ("  (kink)" if result.kinks[p] else "")
+        lines.append(
+            f"{p:>6}  {result.layout.describe(p):<{width}}  {float(result.analytic[p]):>20.12g}  "
+            f"{float(result.numerical[p]):>20.12g}{mark}"
+        )
+    if len(rows) < result.layout.n_params:
+        lines.append(f"({len(rows)} of {result.layout.n_params} rows shown: use --table all)")
+    return lines
+
+
+def _format_findings(findings: list[Finding]) -> list[str]:
+    lines = []
+    for rank, f in enumerate(findings, 1):
+        tag = f" [{f.bug_id}]" if f.bug_id else ""
+        lines.append(textwrap.fill(f"{rank}.{tag} {f.message}", 100, subsequent_indent="   "))
+        lines.append(
+            textwrap.fill(
+                f"evidence: {f.evidence}", 100, initial_indent="   ", subsequent_indent="   "
+            )
+        )
+    return lines
+
+
+def as_json(scenario: Scenario, result: CheckResult, findings, rows) -> dict:
+    table = result.table().iloc[rows].reset_index()
+    return {
+        "scenario": scenario.to_dict(),
+        "result": result.summary(),
+        "findings": [f.as_dict() for f in findings],
+        "parameters": json.loads(table.to_json(orient="records")),
+    }
