@@ -1,0 +1,95 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.bugs import BUGS
+from engine.cli import main
+
+
+def run_cli(*args):
+    """The CLI as a user's CI would call it: a fresh interpreter, exit status and streams."""
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_agreeing_gradients_exit_0_and_print_the_seed_style_table():
+    code, out, _ = run_cli()
+    assert code == 0
+    assert "Function Gradient" in out and "Numerical Gradient" in out
+    assert "Relative Difference:" in out and "PASS" in out
+
+
+def test_the_seed_scenario_exits_1_and_names_both_bugs():
+    code, out, _ = run_cli("--bug", "sigmoid-sign-flip", "--bug", "numgrad-skips-first")
+    assert code == 1
+    assert "<- diverges" in out
+    assert "1. [sigmoid-sign-flip]" in out and "2. [numgrad-skips-first]" in out
+
+
+def test_comma_separated_bugs_are_accepted(capsys):
+    assert main(["--bug", "sigmoid-sign-flip,numgrad-skips-first", "--table", "none"]) == 1
+
+
+@pytest.mark.parametrize(
+    "args, word",
+    [
+        (["--sizes", "3,0,3"], "layer_sizes"),
+        (["--sizes", "a,b"], "--sizes"),
+        (["--m", "0"], "m "),
+        (["--eps", "0"], "eps"),
+        (["--eps", "nan"], "eps"),
+        (["--lambda", "-1"], "lamb"),
+        (["--bug", "no-such-bug"], "no-such-bug"),
+        (["--activation", "softmax"], "activation"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_clear_message(args, word):
+    code, out, err = run_cli(*args)
+    assert code == 2
+    assert word in err and "Traceback" not in err
+
+
+def test_json_output_is_machine_readable():
+    code, out, _ = run_cli("--json", "--bug", "bias-regularized")
+    data = json.loads(out)
+    assert code == 1
+    assert data["scenario"]["bugs"] == ["bias-regularized"]
+    assert data["result"]["status"] == "fail"
+    assert data["findings"][0]["bug_id"] == "bias-regularized"
+    assert len(data["parameters"]) == 38
+    assert {"matrix", "row", "column", "analytic", "numerical", "diverges"} <= set(
+        data["parameters"][0]
+    )
+
+
+def test_list_bugs_prints_the_whole_catalogue(capsys):
+    assert main(["--list-bugs"]) == 0
+    out = capsys.readouterr().out
+    for bug in BUGS.values():
+        assert bug.id in out and bug.fixed_code in out
+
+
+def test_list_bugs_as_json(capsys):
+    assert main(["--list-bugs", "--json"]) == 0
+    assert [b["id"] for b in json.loads(capsys.readouterr().out)] == list(BUGS)
+
+
+def test_large_networks_show_only_diverging_rows_by_default(capsys):
+    code = main(["--sizes", "20,10,4", "--m", "8", "--bug", "bias-regularized"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "rows shown: use --table all" in out
+    assert out.count("<- diverges") == 14  # 10 + 4 bias entries
+
+
+def test_loop_flag_gives_the_same_verdict(capsys):
+    assert main(["--loop", "--bug", "cost-reg-factor", "--table", "none"]) == 1

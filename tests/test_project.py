@@ -1,0 +1,25 @@
+"""The project keeps its promises: the README's commands and catalogue are the real ones."""
+
+from pathlib import Path
+
+from engine.bugs import BUGS
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_lists_every_catalogue_bug_with_its_fixed_line():
+    for bug in BUGS.values():
+        assert f"`{bug.id}`" in README
+        assert bug.fixed_code in README
+
+
+def test_ci_runs_exactly_the_readmes_test_command():
+    assert "bash scripts/test.sh" in README
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "bash scripts/test.sh" in [line.strip() for line in ci]
+
+
+def test_readme_run_command_starts_the_app():
+    assert "pip install -r requirements.txt && streamlit run app.py" in README
+    assert (ROOT / "app.py").exists()
