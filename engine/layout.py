@@ -33,9 +33,9 @@ def validate_layer_sizes(layer_sizes) -> tuple[int, ...]:
             whole = False
         if not whole:
             raise ValueError(f"layer_sizes must hold whole numbers, got {sizes!r}")
-        if int(size) < 1:
+        if int(float(size)) < 1:
             raise ValueError(f"layer_sizes must all be at least 1, got {sizes!r}")
-        checked.append(int(size))
+        checked.append(int(float(size)))
     return tuple(checked)
 
 

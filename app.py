@@ -1,0 +1,71 @@
+"""GradScope: the frame's entry point and the Overview page.
+
+Run with `streamlit run app.py`. Every page (this one and those in pages/) starts
+with `ui.frame.frame()`, which sets the page up and draws the shared scenario sidebar.
+"""
+
+import streamlit as st
+
+from engine.bugs import SEED_BUGS
+from ui import cache
+from ui.components import status_card
+from ui.frame import frame, load_seed_scenario
+
+scenario = frame("Overview")
+
+st.title("GradScope")
+st.markdown(
+    "GradScope is a visual debugger for backpropagation. It compares your analytic "
+    "gradient with a numerical one **per weight matrix, in the network's own shapes**, "
+    "and separates real disagreements from the noise floor of the check. Then it names "
+    "the mistake in plain words, with the numbers behind it."
+)
+
+result = cache.check_result(scenario)
+findings = cache.findings(scenario)
+st.subheader("Status of the current scenario")
+st.caption(
+    scenario.describe() + (f"; bugs on: {', '.join(scenario.bugs)}" if scenario.bugs else "")
+)
+status_card(result, findings)
+
+st.subheader("Where this started")
+left, right = st.columns([3, 2])
+left.markdown(
+    "A student built a 3-5-3 NumPy network (m = 5 examples, λ = 1) and checked its gradient. "
+    "The first 20 entries (Theta1) agreed; the last 18 (Theta2) did not, and the relative "
+    "difference was **6.61**. `scipy.optimize.fmin_cg` then warned *Desired error not "
+    "necessarily achieved due to precision loss.* The answer found the bug: `sigmoid` was "
+    "`1/(1+np.exp(z))`, not `1/(1+np.exp(-z))`. But the answer's own output still showed a "
+    "relative difference of **0.0088**: both question and answer started the numerical loop "
+    "at `range(1, n)`, leaving element 0 at 0.0. Nobody noticed."
+)
+with right.container(border=True):
+    st.markdown("**Load the seed's scenario**: 3-5-3, m = 5, λ = 1, with both bugs on:")
+    st.markdown("\n".join(f"- `{b}`" for b in SEED_BUGS))
+    st.button(
+        "Load the seed's scenario",
+        on_click=load_seed_scenario,
+        type="primary",
+        icon=":material/history_edu:",
+    )
+
+st.subheader("Pages")
+st.page_link(
+    "pages/1_Gradient_check.py",
+    label="Gradient check: heatmaps, scatter, table",
+    icon=":material/grid_on:",
+)
+st.page_link(
+    "pages/2_Bug_lab.py",
+    label="Bug lab: every catalogue bug, on versus off",
+    icon=":material/bug_report:",
+)
+st.page_link(
+    "pages/3_Epsilon.py", label="Epsilon: truncation versus round-off", icon=":material/show_chart:"
+)
+st.page_link(
+    "pages/4_Training.py",
+    label="Training: what a wrong gradient does to fmin_cg",
+    icon=":material/model_training:",
+)

@@ -1,0 +1,59 @@
+"""The epsilon V-curve: how the check's error depends on the step e.
+
+Large e: truncation error (O(e^2) central, O(e) forward). Small e: round-off,
+~u|J|/e, rising 10x per decade. The best e sits where the two meet, much lower
+in float64 than in float32. A real bug shows as a flat curve: no e fixes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .bugs import implementation_with
+from .compare import seed_relative_difference
+from .network import Problem, gradient
+from .numerical import network_numerical_gradient
+
+CURVES = (
+    ("central", "float64", ()),
+    ("forward", "float64", ("forward-difference",)),
+    ("central", "float32", ("float32",)),
+    ("forward", "float32", ("forward-difference", "float32")),
+)
+CHECKER_CHOICES = {"forward-difference", "float32"}
+
+
+def default_eps_grid() -> np.ndarray:
+    """1e-1 down to 1e-13, one point per decade."""
+    return np.logspace(-1, -13, 13)
+
+
+def epsilon_sweep(problem: Problem, bugs=(), eps_grid=None, progress=None) -> pd.DataFrame:
+    """Relative difference per (method, dtype, eps); the scenario's other bugs stay on."""
+    eps_grid = default_eps_grid() if eps_grid is None else np.asarray(eps_grid, float)
+    kept = tuple(b for b in bugs if b not in CHECKER_CHOICES)
+    rows, total, done = [], len(CURVES) * len(eps_grid), 0
+    for method, dtype, checker_bugs in CURVES:
+        impl = implementation_with(kept + checker_bugs)
+        analytic = gradient(problem.theta, problem, impl)
+        for eps in eps_grid:
+            numerical, _ = network_numerical_gradient(problem, impl, eps)
+            rows.append(
+                {
+                    "method": method,
+                    "dtype": dtype,
+                    "eps": float(eps),
+                    "relative_difference": seed_relative_difference(analytic, numerical),
+                }
+            )
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    return pd.DataFrame(rows)
+
+
+def best_eps(sweep: pd.DataFrame) -> pd.DataFrame:
+    """The eps with the smallest relative difference, per curve."""
+    index = sweep.groupby(["method", "dtype"], sort=False)["relative_difference"].idxmin()
+    return sweep.loc[index].reset_index(drop=True)

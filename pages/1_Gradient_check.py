@@ -1,0 +1,51 @@
+"""Gradient check: where analytic and numerical part ways, matrix by matrix."""
+
+import streamlit as st
+
+from engine import figures
+from ui import cache
+from ui.components import noise_note, status_badge, styled_table, top_finding
+from ui.frame import frame
+
+scenario = frame("Gradient check", icon=":material/grid_on:")
+result = cache.check_result(scenario)
+findings = cache.findings(scenario)
+
+st.title("Gradient check")
+status_badge(result)
+if findings:
+    top_finding(findings[0])
+
+st.subheader("Per weight matrix")
+third = (
+    st.segmented_control(
+        "Third panel",
+        ["difference", "log relative error"],
+        default="difference",
+        key="heatmap-third",
+        persist_state="session",
+    )
+    or "difference"
+)
+for m in result.matrices:
+    cols = st.columns([1, 1, 1, 2])
+    cols[0].metric(m.name, f"{m.shape[0]}×{m.shape[1]}")
+    cols[1].metric("Relative difference", f"{m.relative_difference:.3g}")
+    cols[2].metric("Diverging", f"{m.n_diverging} / {m.analytic.size}")
+    cols[3].markdown(
+        f"**Worst entry**  \n{m.describe_worst().removeprefix(m.name + ' ')}  \n"
+        f"relative error {m.rel_error.max():.2g}"
+    )
+    st.plotly_chart(
+        figures.matrix_heatmaps(m, "log_rel_error" if third != "difference" else "difference"),
+        key=f"heatmap-{m.name}",
+        width="stretch",
+    )
+
+st.subheader("All parameters")
+st.plotly_chart(figures.gradient_scatter(result), key="scatter", width="stretch")
+
+st.subheader("Side by side, the seed's way")
+only = st.toggle("Only diverging rows", key="only-diverging", persist_state="session")
+styled_table(result, only)
+noise_note(result)

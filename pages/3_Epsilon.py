@@ -1,0 +1,30 @@
+"""Epsilon: the V-shaped error of finite differences, and where the current eps sits."""
+
+import streamlit as st
+
+from engine import figures
+from engine.sweep import best_eps
+from ui import cache
+from ui.frame import frame
+
+scenario = frame("Epsilon", icon=":material/show_chart:")
+
+st.title("Choosing eps")
+st.markdown(
+    "A finite difference is wrong in two ways. **Truncation**: the Taylor remainder, which "
+    "shrinks as eps shrinks (like eps² for central differences, like eps for forward ones). "
+    "**Round-off**: each cost value carries a relative error of about one unit of the "
+    "dtype's precision, and dividing by eps magnifies it, so it *grows* as eps shrinks. "
+    "The error is smallest where they meet: near 1e-5..1e-4 for central differences in "
+    "float64, far higher in float32. A real bug gives a flat curve: no eps can fix it."
+)
+if scenario.bugs:
+    st.caption(
+        "Curves use the scenario's bugs, except forward differences and float32, which "
+        "are the curves themselves."
+    )
+sweep = cache.sweep(scenario)
+st.plotly_chart(figures.epsilon_curves(sweep, scenario.eps), key="eps-curves", width="stretch")
+best = best_eps(sweep).rename(columns={"relative_difference": "relative difference"})
+st.markdown("**Best eps per curve**")
+st.dataframe(best.style.format({"eps": "{:.0e}", "relative difference": "{:.2e}"}), hide_index=True)

@@ -1,0 +1,51 @@
+"""Every expensive result, cached by the scenario (never by hashing arrays).
+
+The key is the scenario's canonical JSON, so equal settings share one entry across
+users (results depend on nothing else), while per-user state stays in session_state.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from engine.compare import CheckResult
+from engine.diagnosis import Finding, diagnose
+from engine.scenario import Scenario
+from engine.sweep import epsilon_sweep
+
+
+def scenario_key(scenario: Scenario) -> str:
+    return json.dumps(scenario.to_dict(), sort_keys=True)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _check(key: str) -> CheckResult:
+    return Scenario.from_dict(json.loads(key)).run()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _diagnosis(key: str) -> list[Finding]:
+    return diagnose(_check(key))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _sweep(key: str):
+    scenario = Scenario.from_dict(json.loads(key))
+    return epsilon_sweep(scenario.problem(), scenario.bugs)
+
+
+def check_result(scenario: Scenario) -> CheckResult:
+    with st.spinner("Checking gradients…"):
+        return _check(scenario_key(scenario))
+
+
+def findings(scenario: Scenario) -> list[Finding]:
+    with st.spinner("Diagnosing…"):
+        return _diagnosis(scenario_key(scenario))
+
+
+def sweep(scenario: Scenario):
+    with st.spinner("Sweeping eps from 1e-1 to 1e-13…"):
+        return _sweep(scenario_key(scenario))

@@ -1,0 +1,98 @@
+"""Small views used by several pages: status card, findings, metrics, the styled table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from engine.bugs import BUGS
+from engine.compare import CheckResult
+from engine.diagnosis import Finding
+
+STATUS_STYLE = {
+    "pass": ("green", ":material/check_circle:", "PASS: the gradients agree"),
+    "warn": ("orange", ":material/warning:", "WARN: agree, but the check is coarse"),
+    "fail": ("red", ":material/cancel:", "FAIL: the gradients diverge"),
+}
+STYLED_ROWS_LIMIT = 5000
+
+
+def status_badge(result: CheckResult) -> None:
+    colour, icon, text = STATUS_STYLE[result.status]
+    st.badge(text, color=colour, icon=icon)
+
+
+def status_card(result: CheckResult, findings: list[Finding]) -> None:
+    """Overall verdict, per-matrix divergence counts and the top finding."""
+    with st.container(border=True):
+        status_badge(result)
+        cols = st.columns(2 + len(result.matrices))
+        cols[0].metric(
+            "Relative difference",
+            f"{result.relative_difference:.3g}",
+            help="||n - a|| / ||n + a||, the seed's number: ~1e-11 is good in float64.",
+        )
+        cols[1].metric(
+            "Diverging entries",
+            f"{result.n_diverging} / {result.layout.n_params}",
+        )
+        for col, m in zip(cols[2:], result.matrices):
+            col.metric(
+                f"{m.name} ({m.shape[0]}×{m.shape[1]})",
+                f"{m.n_diverging} diverge",
+                delta=f"relative difference {m.relative_difference:.2g}",
+                delta_color="off",
+                delta_arrow="off",
+            )
+        if findings:
+            top_finding(findings[0])
+
+
+def top_finding(finding: Finding) -> None:
+    tag = f" · `{finding.bug_id}`" if finding.bug_id else ""
+    st.markdown(f"**Most likely{tag}:** {finding.message}")
+
+
+def findings_list(findings: list[Finding], limit: int | None = None) -> None:
+    """Ranked findings with their evidence, most likely first."""
+    for rank, f in enumerate(findings[:limit], 1):
+        with st.container(border=True):
+            title = f"**{rank}. {BUGS[f.bug_id].title}**" if f.bug_id else f"**{rank}.**"
+            st.markdown(f"{title} {'· `' + f.bug_id + '`' if f.bug_id else ''}")
+            st.markdown(f.message)
+            st.caption(f"Evidence: {f.evidence}")
+
+
+def noise_note(result: CheckResult) -> None:
+    st.caption(
+        f"Threshold: relative error > {result.threshold:g} **and** absolute difference > "
+        f"noise floor {result.noise.absolute:.1e}. {result.noise.explain()}"
+    )
+
+
+def styled_table(result: CheckResult, only_diverging: bool) -> None:
+    """The seed's side-by-side list, diverging rows highlighted (pandas Styler)."""
+    table = result.table()
+    if only_diverging:
+        table = table[table["diverges"]]
+    if table.empty:
+        st.info("No entry diverges.")
+        return
+    formats = {c: "{:.6g}" for c in ("analytic", "numerical")} | {
+        c: "{:.2e}" for c in ("abs diff", "rel error")
+    }
+    if len(table) <= STYLED_ROWS_LIMIT:
+        st.dataframe(table.style.apply(_highlight, axis=1).format(formats), width="stretch")
+    else:
+        st.caption(f"{len(table):,} rows: highlighting is off above {STYLED_ROWS_LIMIT:,}.")
+        st.dataframe(table, width="stretch")
+
+
+def _highlight(row: pd.Series) -> list[str]:
+    if row["diverges"]:
+        style = "background-color: rgba(214, 39, 40, 0.18)"
+    elif row["kink"]:
+        style = "background-color: rgba(255, 127, 14, 0.15)"
+    else:
+        style = ""
+    return [style] * len(row)

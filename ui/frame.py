@@ -1,0 +1,217 @@
+"""The frame every page shares: page config, navigation, the scenario sidebar, bad input.
+
+Pages use Streamlit's `pages/` folder (DESIGN.md section 7: st.navigation with a
+`pages/` folder misbehaves in 1.67), so each page calls `frame()` first.
+
+The sidebar's settings live in one plain session-state dict, `SETTINGS_KEY`, holding
+exactly what the user typed (so a bad value is shown back, never lost). Widgets are
+views of it: each run writes the stored value into the widget's key before drawing
+it, and the widget's on_change writes the new value back. Plain keys survive page
+switches (widget keys do not), so every page sees the same scenario.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+
+import streamlit as st
+
+from engine.bugs import BUGS, SEED_BUGS, WHERE
+from engine.implementation import HIDDEN_ACTIVATIONS
+from engine.scenario import Scenario, WorkTooLarge, check_workload
+
+SETTINGS_KEY = "scenario-settings"
+AUTO = "auto"
+EPS_CHOICES = tuple(float(f"{m}e-{k}") for k in range(1, 14) for m in (3, 1) if (m, k) != (3, 1))
+THRESHOLD_CHOICES = (AUTO, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
+WHERE_TITLES = {
+    "model": "Model (shared by cost and backprop)",
+    "backprop": "Backprop (analytic gradient)",
+    "cost": "Cost (numerical gradient)",
+    "checker": "Checker (the numerical loop)",
+}
+PAGES = (
+    ("app.py", "Overview", ":material/home:"),
+    ("pages/1_Gradient_check.py", "Gradient check", ":material/grid_on:"),
+    ("pages/2_Bug_lab.py", "Bug lab", ":material/bug_report:"),
+    ("pages/3_Epsilon.py", "Epsilon", ":material/show_chart:"),
+    ("pages/4_Training.py", "Training", ":material/model_training:"),
+)
+
+
+def bug_key(bug_id: str) -> str:
+    return f"bug-{bug_id}"
+
+
+def settings_of(scenario: Scenario) -> dict:
+    """The sidebar's stored settings that show `scenario`."""
+    return {
+        "sizes": "-".join(map(str, scenario.layer_sizes)),
+        "m": scenario.m,
+        "seed": scenario.seed,
+        "lamb": scenario.lamb,
+        "eps": _nearest(EPS_CHOICES, scenario.eps),
+        "activation": scenario.activation,
+        "threshold": AUTO
+        if scenario.threshold is None
+        else _nearest(THRESHOLD_CHOICES[1:], scenario.threshold),
+        "bugs": list(scenario.bugs),
+    }
+
+
+def _nearest(choices, value: float) -> float:
+    return min(choices, key=lambda c: abs(math.log10(c) - math.log10(value)))
+
+
+def settings() -> dict:
+    """The current settings (created with the defaults on a session's first run)."""
+    if SETTINGS_KEY not in st.session_state:
+        st.session_state[SETTINGS_KEY] = settings_of(Scenario())
+    return st.session_state[SETTINGS_KEY]
+
+
+def update_settings(**changes) -> None:
+    settings().update(changes)
+
+
+def load_scenario(scenario: Scenario) -> None:
+    st.session_state[SETTINGS_KEY] = settings_of(scenario)
+
+
+def load_seed_scenario() -> None:
+    load_scenario(Scenario(bugs=SEED_BUGS))
+
+
+def set_bug(bug_id: str, on: bool) -> None:
+    bugs = [b for b in settings()["bugs"] if b != bug_id] + ([bug_id] if on else [])
+    update_settings(bugs=[b for b in BUGS if b in bugs])
+
+
+def flip_bug(bug_id: str) -> None:
+    set_bug(bug_id, bug_id not in settings()["bugs"])
+
+
+def scenario_from_settings(values: dict) -> Scenario:
+    """Validate the stored settings; ValueError names the first bad one."""
+    threshold = values["threshold"]
+    return Scenario.create(
+        layer_sizes=parse_sizes(values["sizes"]),
+        m=values["m"],
+        seed=values["seed"],
+        lamb=values["lamb"],
+        eps=values["eps"],
+        activation=values["activation"],
+        threshold=None if threshold == AUTO else threshold,
+        bugs=values["bugs"],
+    )
+
+
+def parse_sizes(text: str) -> tuple:
+    """'3-5-3', '3,5,3' or '3 5 3' into parts; validation then names what is wrong."""
+    return tuple(p for p in re.split(r"[\s,;]+|(?<=\d)-", str(text).strip()) if p)
+
+
+def frame(page_title: str, icon: str = ":material/troubleshoot:") -> Scenario:
+    """Configure the page, draw navigation and the scenario sidebar, return the scenario.
+
+    Invalid or too-large settings get a clear message in the page and stop the run
+    (never a traceback); the sidebar keeps what the user typed.
+    """
+    st.set_page_config(page_title=f"{page_title} · GradScope", page_icon=icon, layout="wide")
+    with st.sidebar:
+        _navigation()
+        _scenario_controls(settings())
+    try:
+        scenario = scenario_from_settings(settings())
+        check_workload(scenario)
+    except WorkTooLarge as error:
+        st.error(f"**This check is too large to run here.** {error}", icon=":material/block:")
+        st.stop()
+    except ValueError as error:
+        st.error(f"**Please fix the scenario in the sidebar.** {error}", icon=":material/error:")
+        st.stop()
+    return scenario
+
+
+def _navigation() -> None:
+    for path, label, icon in PAGES:
+        st.page_link(path, label=label, icon=icon)
+    st.divider()
+
+
+def _bound(widget, label: str, name: str, values: dict, **kwargs):
+    """Draw `widget` showing values[name]; its changes are written back to `values`."""
+    key = f"w-{name}"
+    st.session_state[key] = values[name]
+
+    def write_back():
+        update_settings(**{name: st.session_state[key]})
+
+    return widget(label, key=key, on_change=write_back, **kwargs)
+
+
+def _scenario_controls(values: dict) -> None:
+    st.header("Scenario")
+    _bound(
+        st.text_input,
+        "Layer sizes",
+        "sizes",
+        values,
+        help="Inputs, hidden layers, outputs; e.g. 3-5-3 or 64-25-10-10.",
+    )
+    left, right = st.columns(2)
+    with left:
+        _bound(st.number_input, "Examples m", "m", values, min_value=1, max_value=100_000, step=1)
+    with right:
+        _bound(
+            st.number_input,
+            "λ (regularisation)",
+            "lamb",
+            values,
+            min_value=0.0,
+            max_value=1e6,
+            step=0.5,
+        )
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    with left:
+        _bound(st.number_input, "Seed", "seed", values, min_value=0, max_value=2**31 - 1, step=1)
+    right.button(
+        "New draw",
+        on_click=lambda: update_settings(seed=random.randrange(1, 10**6)),
+        help="Draw new weights and data",
+    )
+    _bound(
+        st.select_slider,
+        "Step eps",
+        "eps",
+        values,
+        options=EPS_CHOICES,
+        format_func=lambda v: f"{v:.0e}",
+        help="Finite-difference step; the Epsilon page shows how it trades truncation "
+        "against round-off.",
+    )
+    _bound(st.selectbox, "Hidden activation", "activation", values, options=HIDDEN_ACTIVATIONS)
+    _bound(
+        st.selectbox,
+        "Divergence threshold (relative error)",
+        "threshold",
+        values,
+        options=THRESHOLD_CHOICES,
+        format_func=lambda v: "auto (by dtype and method)" if v == AUTO else f"{v:.0e}",
+        help="An entry diverges when its relative error exceeds this and its absolute "
+        "difference exceeds the noise floor of the check.",
+    )
+    st.header("Bugs")
+    for where in WHERE:
+        st.caption(WHERE_TITLES[where])
+        for bug in (b for b in BUGS.values() if b.where == where):
+            key = bug_key(bug.id)
+            st.session_state[key] = bug.id in values["bugs"]
+            st.toggle(
+                bug.title,
+                key=key,
+                help=f"`{bug.id}`: {bug.explanation}",
+                on_change=lambda b=bug.id, k=key: set_bug(b, st.session_state[k]),
+            )
