@@ -106,7 +106,7 @@ def matrix_heatmaps(m: MatrixComparison, third: str = "difference") -> go.Figure
     fig.update_xaxes(type="category", tickangle=-45)
     fig.update_layout(
         title=f"{m.name} ({m.shape[0]}x{m.shape[1]}): {m.n_diverging} of {m.analytic.size} "
-        f"entries diverge, relative difference {m.relative_difference:.3g}",
+        f"entries diverge (marked x), relative difference {m.relative_difference:.3g}",
         height=max(260, 80 + 22 * m.shape[0]),
         margin=dict(l=10, r=10, t=70, b=10),
         legend=dict(orientation="h", y=1.18, x=1, xanchor="right"),
@@ -194,52 +194,46 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
     return fig
 
 
+EPSILON_STYLES = {
+    "central, float64": ("#1f77b4", "solid", 2),
+    "forward, float64": ("#2ca02c", "dash", 2),
+    "central, float32": ("#9467bd", "solid", 2),
+    "forward, float32": ("#8c564b", "dash", 2),
+    "your check": (DIVERGING_COLOUR, "solid", 4),
+}
+
+
 def epsilon_curves(sweep: pd.DataFrame, current_eps: float) -> go.Figure:
-    """Relative difference against eps, log-log, one curve per (method, dtype)."""
+    """Relative difference against eps, log-log, one curve per sweep curve, best eps starred."""
     fig = go.Figure()
-    styles = {
-        ("central", "float64"): ("#1f77b4", "solid"),
-        ("forward", "float64"): ("#2ca02c", "dash"),
-        ("central", "float32"): ("#9467bd", "solid"),
-        ("forward", "float32"): ("#8c564b", "dash"),
-    }
-    for (method, dtype), part in sweep.groupby(["method", "dtype"], sort=False):
-        colour, dash = styles.get((method, dtype), ("black", "solid"))
+    for name, part in sweep.groupby("curve", sort=False):
+        colour, dash, width = EPSILON_STYLES.get(name, ("black", "solid", 2))
         values = part["relative_difference"].clip(lower=1e-17)
         fig.add_trace(
             go.Scatter(
-                x=part["eps"],
-                y=values,
-                mode="lines+markers",
-                name=f"{method}, {dtype}",
-                line=dict(color=colour, dash=dash),
-                hovertemplate="eps %{x:.0e}<br>relative difference %{y:.2e}<extra></extra>",
+                x=part["eps"], y=values, mode="lines+markers", name=name,
+                line=dict(color=colour, dash=dash, width=width), legendgroup=name,
+                hovertemplate=f"{name}<br>eps %{{x:.0e}}<br>relative difference %{{y:.2e}}"
+                "<extra></extra>",
             )
         )
         best = part.loc[part["relative_difference"].idxmin()]
         fig.add_trace(
             go.Scatter(
-                x=[best["eps"]],
-                y=[max(best["relative_difference"], 1e-17)],
-                mode="markers",
-                marker=dict(symbol="star", size=14, color=colour),
-                showlegend=False,
-                hovertemplate=f"best for {method}, {dtype}: eps %{{x:.0e}}, "
-                "%{y:.2e}<extra></extra>",
+                x=[best["eps"]], y=[max(best["relative_difference"], 1e-17)], mode="markers",
+                marker=dict(symbol="star", size=14, color=colour), showlegend=False,
+                legendgroup=name,
+                hovertemplate=f"best for {name}: eps %{{x:.0e}}, %{{y:.2e}}<extra></extra>",
             )
         )
-    fig.add_vline(
-        x=current_eps,
-        line=dict(color="red", dash="dot"),
-        annotation_text=f"current eps = {current_eps:g}",
-    )
-    fig.update_xaxes(type="log", title="eps (finite-difference step)", autorange="reversed")
-    fig.update_yaxes(type="log", title="relative difference ||n-a|| / ||n+a||")
-    fig.update_layout(
-        height=480,
-        title="Truncation (large eps) versus round-off (small eps)",
-        margin=dict(l=10, r=10, t=60, b=10),
-    )
+    fig.add_vline(x=current_eps, line=dict(color="red", dash="dot"),
+                  annotation_text=f"current eps = {current_eps:.0e}")
+    fig.update_xaxes(type="log", title="eps (finite-difference step)", autorange="reversed",
+                     exponentformat="power")
+    fig.update_yaxes(type="log", title="relative difference ||n-a|| / ||n+a||",
+                     exponentformat="power")
+    fig.update_layout(height=480, title="Truncation (large eps) versus round-off (small eps)",
+                      margin=dict(l=10, r=10, t=60, b=10))
     return fig
 
 

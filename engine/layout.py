@@ -21,10 +21,6 @@ def validate_layer_sizes(layer_sizes) -> tuple[int, ...]:
         raise ValueError(
             f"layer_sizes must be a sequence of integers, got {layer_sizes!r}"
         ) from None
-    if len(sizes) < 2:
-        raise ValueError(
-            f"layer_sizes needs at least two layers (inputs and outputs), got {sizes!r}"
-        )
     checked = []
     for size in sizes:
         try:
@@ -36,6 +32,10 @@ def validate_layer_sizes(layer_sizes) -> tuple[int, ...]:
         if int(float(size)) < 1:
             raise ValueError(f"layer_sizes must all be at least 1, got {sizes!r}")
         checked.append(int(float(size)))
+    if len(checked) < 2:
+        raise ValueError(
+            f"layer_sizes needs at least two layers (inputs and outputs), got {sizes!r}"
+        )
     return tuple(checked)
 
 

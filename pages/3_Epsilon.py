@@ -20,11 +20,13 @@ st.markdown(
 )
 if scenario.bugs:
     st.caption(
-        "Curves use the scenario's bugs, except forward differences and float32, which "
-        "are the curves themselves."
+        "The four thin curves are correct code; the thick red one is your check as it is, "
+        f"with {', '.join(scenario.bugs)}."
     )
 sweep = cache.sweep(scenario)
 st.plotly_chart(figures.epsilon_curves(sweep, scenario.eps), key="eps-curves", width="stretch")
-best = best_eps(sweep).rename(columns={"relative_difference": "relative difference"})
+best = best_eps(sweep)[["curve", "eps", "relative_difference"]].rename(
+    columns={"relative_difference": "relative difference"}
+)
 st.markdown("**Best eps per curve**")
 st.dataframe(best.style.format({"eps": "{:.0e}", "relative difference": "{:.2e}"}), hide_index=True)

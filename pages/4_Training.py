@@ -3,7 +3,8 @@
 import streamlit as st
 
 from engine import figures
-from engine.training import TrainingStopped, generated_dataset, load_digits_dataset, train
+from engine.training import generated_dataset, load_digits_dataset, train
+from ui.cache import scenario_key
 from ui.frame import frame
 
 scenario = frame("Training", icon=":material/model_training:")
@@ -20,7 +21,6 @@ data = left.radio(
     "Data",
     ["digits", "generated"],
     key="train-data",
-    persist_state="session",
     format_func=lambda d: (
         "scikit-learn 8×8 digits (1,797 images)"
         if d == "digits"
@@ -28,67 +28,82 @@ data = left.radio(
     ),
 )
 hidden = middle.number_input(
-    "Hidden units (digits)",
-    1,
-    200,
-    25,
-    key="train-hidden",
-    persist_state="session",
-    disabled=data != "digits",
+    "Hidden units (digits)", 1, 200, 25, key="train-hidden", disabled=data != "digits"
 )
-maxiter = right.number_input(
-    "Iterations (maxiter)", 1, 500, 50, key="train-maxiter", persist_state="session"
-)
+maxiter = right.number_input("Iterations (maxiter)", 1, 500, 50, key="train-maxiter")
 
-if data == "digits":
-    dataset = load_digits_dataset((hidden,), scenario.lamb, scenario.seed, scenario.activation)
-else:
-    dataset = generated_dataset(
-        scenario.layer_sizes, scenario.m, scenario.lamb, scenario.seed, scenario.activation
-    )
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def dataset_for(data, hidden, sizes, m, lamb, seed, activation):
+    if data == "digits":
+        return load_digits_dataset((hidden,), lamb, seed, activation)
+    return generated_dataset(sizes, m, lamb, seed, activation)
+
+
+dataset = dataset_for(
+    data,
+    hidden,
+    scenario.layer_sizes,
+    scenario.m,
+    scenario.lamb,
+    scenario.seed,
+    scenario.activation,
+)
 st.caption(dataset.description)
+
+# Runs belong to the settings they were made with; a changed setting hides them.
+signature = (scenario_key(scenario), data, hidden, maxiter)
+variants = (
+    [("with the scenario's bugs", scenario.bugs), ("fixed", ())]
+    if scenario.bugs
+    else [("correct code", ())]
+)
 
 start, stop = st.columns([1, 5])
 go = start.button("Train", type="primary", icon=":material/play_arrow:")
 stop.button(
-    "Stop", icon=":material/stop:", help="Stops the run; what ran so far is kept.", key="train-stop"
+    "Stop",
+    icon=":material/stop:",
+    key="train-stop",
+    help="Stops training; the iterations run so far are kept.",
 )
 
 if go:
-    runs = {}
-    variants = (
-        [("with the scenario's bugs", scenario.bugs), ("fixed", ())]
-        if scenario.bugs
-        else [("correct", ())]
-    )
+    live = {"signature": signature, "costs": {}, "runs": {}}
+    st.session_state["training"] = live
     bar = st.progress(0.0, text="Training…")
     for n, (label, bugs) in enumerate(variants):
+        live["costs"][label] = []
 
         def report(iteration, value, n=n, label=label):
-            done = (n + iteration / maxiter) / len(variants)
-            bar.progress(min(done, 1.0), text=f"{label}: iteration {iteration}, cost {value:.4f}")
+            live["costs"][label].append(value)
+            done = min((n + iteration / maxiter) / len(variants), 1.0)
+            bar.progress(done, text=f"{label}: iteration {iteration}, cost {value:.4f}")
 
-        try:
-            runs[label] = train(dataset, bugs, maxiter, progress=report)
-        except TrainingStopped:
-            break
+        live["runs"][label] = train(dataset, bugs, maxiter, progress=report)
     bar.empty()
-    st.session_state["train-runs"] = runs
 
-runs = st.session_state.get("train-runs")
-if runs:
-    st.plotly_chart(
-        figures.training_curves({k: r.costs for k, r in runs.items()}),
-        key="train-curves",
-        width="stretch",
+training = st.session_state.get("training")
+if not training or training["signature"] != signature:
+    st.info("Press **Train** to run " + (" and ".join(label for label, _ in variants)) + ".")
+    st.stop()
+
+runs = training["runs"]
+curves = {
+    label: runs[label].costs if label in runs else costs
+    for label, costs in training["costs"].items()
+}
+if len(runs) < len(training["costs"]):
+    st.warning(
+        "Training was stopped; the curves show the iterations that ran.",
+        icon=":material/stop_circle:",
     )
-    for column, (label, run) in zip(st.columns(len(runs)), runs.items()):
-        with column.container(border=True):
-            st.markdown(f"**{label}**")
-            st.metric("Train accuracy", f"{run.train_accuracy:.1%}")
-            st.metric("Held-out accuracy", f"{run.test_accuracy:.1%}")
-            st.caption(f"{len(run.costs) - 1} iterations, final cost {run.costs[-1]:.4f}")
-            if run.warning:
-                st.warning(f"fmin_cg: {run.warning}", icon=":material/warning:")
-else:
-    st.info("Press **Train** to run both versions.")
+st.plotly_chart(figures.training_curves(curves), key="train-curves", width="stretch")
+for column, (label, run) in zip(st.columns(max(len(runs), 1)), runs.items()):
+    with column.container(border=True):
+        st.markdown(f"**{label}**")
+        st.metric("Train accuracy", f"{run.train_accuracy:.1%}")
+        st.metric("Held-out accuracy", f"{run.test_accuracy:.1%}")
+        st.caption(f"{len(run.costs) - 1} iterations, final cost {run.costs[-1]:.4f}")
+        if run.warning:
+            st.warning(f"fmin_cg: {run.warning}", icon=":material/warning:")
