@@ -56,6 +56,7 @@ def matrix_heatmaps(m: MatrixComparison, third: str = "difference") -> go.Figure
         "<br>relative error %{customdata[2]:.2e}<extra></extra>"
     )
     custom = _hover_grid(m)
+    rows, cols = np.nonzero(m.diverging)
     # one shared colour bar for analytic and numerical (in the gap after panel 2)
     for col, (z, scale, mid, bar_x) in enumerate(
         [
@@ -81,7 +82,6 @@ def matrix_heatmaps(m: MatrixComparison, third: str = "difference") -> go.Figure
             row=1,
             col=col,
         )
-        rows, cols = np.nonzero(m.diverging)
         if rows.size:
             fig.add_trace(
                 go.Scatter(
@@ -95,8 +95,7 @@ def matrix_heatmaps(m: MatrixComparison, third: str = "difference") -> go.Figure
                         line=dict(width=2, color=DIVERGING_COLOUR),
                     ),
                     name="diverges",
-                    showlegend=col == 1,
-                    legendgroup="diverges",
+                    showlegend=False,
                     hoverinfo="skip",
                 ),
                 row=1,
@@ -109,7 +108,6 @@ def matrix_heatmaps(m: MatrixComparison, third: str = "difference") -> go.Figure
         f"entries diverge (marked x), relative difference {m.relative_difference:.3g}",
         height=max(260, 80 + 22 * m.shape[0]),
         margin=dict(l=10, r=10, t=70, b=10),
-        legend=dict(orientation="h", y=1.18, x=1, xanchor="right"),
     )
     return fig
 

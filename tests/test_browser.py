@@ -1,0 +1,169 @@
+"""The app in a real browser: headless Debian Chromium driven by Playwright.
+
+Only what a browser shows is tested here (charts drawn, page switches through links,
+separate users); everything else is in test_app.py. Screenshots go to test-output/.
+"""
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "test-output" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`streamlit run app.py` on a free loopback port; stopped by its PID afterwards."""
+    port = free_port()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    log = open(OUTPUT / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail(f"streamlit did not start within 60 s; see {OUTPUT / 'streamlit.log'}")
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does)")
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def open_app(browser, url, path=""):
+    page = browser.new_context(viewport={"width": 1400, "height": 2400}).new_page()
+    page.goto(f"{url}/{path}")
+    wait_idle(page)
+    return page
+
+
+def wait_idle(page):
+    page.wait_for_selector(IDLE, timeout=60_000)
+
+
+def sidebar(page):
+    return page.locator("[data-testid='stSidebar']")
+
+
+def toggle(page, title):
+    sidebar(page).get_by_text(title, exact=True).click()
+    wait_idle(page)
+
+
+def checked(page, title) -> bool:
+    """Whether the sidebar toggle with this label is on."""
+    box = sidebar(page).locator("[data-testid='stCheckbox']", has_text=title)
+    return box.locator("input").is_checked()
+
+
+def status_text(page) -> str:
+    badge = page.get_by_text("the gradients", exact=False).first
+    badge.wait_for(timeout=30_000)
+    return badge.inner_text()
+
+
+def test_toggling_a_bug_changes_status_and_charts(server, browser):
+    page = open_app(browser, server, "Gradient_check")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    assert "PASS" in status_text(page)
+    page.screenshot(path=str(OUTPUT / "check-correct.png"))
+    toggle(page, "Sigmoid with the sign of z flipped")
+    page.get_by_text("FAIL").first.wait_for(timeout=30_000)
+    page.get_by_text("18 / 18").first.wait_for(timeout=30_000)
+    # the diverging cells are drawn: red x markers in the heatmaps, a red trace in the scatter
+    assert page.locator(".js-plotly-plot").count() == 3
+    assert page.locator(".js-plotly-plot .legendtext", has_text="diverges (18)").count() == 1
+    page.screenshot(path=str(OUTPUT / "check-sign-flip.png"))
+
+
+def test_switching_pages_keeps_the_settings(server, browser):
+    page = open_app(browser, server)
+    toggle(page, "Bias column regularised in the gradient")
+    page.get_by_text("FAIL").first.wait_for(timeout=30_000)
+    for name, path in [
+        ("Bug lab", "Bug_lab"),
+        ("Epsilon", "Epsilon"),
+        ("Gradient check", "Gradient_check"),
+        ("Overview", ""),
+    ]:
+        sidebar(page).get_by_role("link", name=name).click()
+        page.wait_for_url(f"**/{path}", timeout=30_000)
+        wait_idle(page)
+        assert checked(page, "Bias column regularised in the gradient"), f"lost on {name}"
+    page.screenshot(path=str(OUTPUT / "overview-after-switches.png"))
+
+
+def test_two_users_toggling_different_bugs_each_see_their_own(server, browser):
+    first = open_app(browser, server, "Gradient_check")
+    second = open_app(browser, server, "Gradient_check")
+    toggle(first, "Sigmoid with the sign of z flipped")
+    toggle(second, "Numerical loop starts at index 1")
+    first.get_by_text("18 / 18").first.wait_for(timeout=30_000)
+    second.get_by_text("1 / 20").first.wait_for(timeout=30_000)
+    # make the first user's page run again after the second user's change
+    first.get_by_text("Only diverging rows").click()
+    wait_idle(first)
+    first.get_by_text("18 / 18").first.wait_for(timeout=30_000)
+    assert checked(first, "Sigmoid with the sign of z flipped")
+    assert not checked(first, "Numerical loop starts at index 1")
+    assert checked(second, "Numerical loop starts at index 1")
+    assert not checked(second, "Sigmoid with the sign of z flipped")
+    first.screenshot(path=str(OUTPUT / "user-1.png"))
+    second.screenshot(path=str(OUTPUT / "user-2.png"))
