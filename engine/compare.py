@@ -184,17 +184,31 @@ class CheckResult:
         return self.layout.describe(self.worst_index)
 
     def table(self) -> pd.DataFrame:
-        """The seed's side-by-side list, one row per parameter, made readable."""
-        locations = [self.layout.locate(p) for p in range(self.layout.n_params)]
-        k, rows, cols = (np.array(v, dtype=int) for v in zip(*locations))
+        """The seed's side-by-side list, one row per parameter, made readable (a copy)."""
+        return self._table.copy()
+
+    @cached_property
+    def _table(self) -> pd.DataFrame:
+        layout = self.layout
+        index = np.arange(layout.n_params)
+        k = np.searchsorted(layout.offsets, index, side="right") - 1
+        widths = np.array([cols for _, cols in layout.shapes])[k]
+        rows, cols = np.divmod(index - np.asarray(layout.offsets)[k], widths)
+        names = np.array(layout.names)[k]
+        row_units = np.concatenate(
+            [np.repeat(layout.row_labels(i), c) for i, (_, c) in enumerate(layout.shapes)]
+        )
+        column_units = np.concatenate(
+            [np.tile(layout.column_labels(i), r) for i, (r, _) in enumerate(layout.shapes)]
+        )
         return pd.DataFrame(
             {
-                "index": np.arange(self.layout.n_params),
-                "matrix": [self.layout.names[i] for i in k],
+                "index": index,
+                "matrix": names,
                 "row": rows,
                 "column": cols,
-                "row unit": [self.layout.row_label(i, r) for i, r in zip(k, rows)],
-                "column unit": [self.layout.column_label(i, c) for i, c in zip(k, cols)],
+                "row unit": row_units,
+                "column unit": column_units,
                 "analytic": np.asarray(self.analytic, float),
                 "numerical": np.asarray(self.numerical, float),
                 "abs diff": self.abs_diff,

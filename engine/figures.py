@@ -113,16 +113,44 @@ def matrix_heatmaps(m: MatrixComparison, third: str = "difference") -> go.Figure
 
 
 def gradient_scatter(result: CheckResult) -> go.Figure:
-    """Analytic vs numerical for every parameter, y = x for reference, diverging in red."""
+    """Analytic vs numerical for every parameter, y = x for reference, diverging in red.
+
+    One trace per matrix for the agreeing entries, one for ReLU kinks, and one,
+    'diverges (N)', holding exactly the diverging entries. Hover says where each
+    point lives; WebGL takes over above WEBGL_ABOVE points.
+    """
     table = result.table()
-    many = len(table) > WEBGL_ABOVE
-    Scatter = go.Scattergl if many else go.Scatter
+    Scatter = go.Scattergl if len(table) > WEBGL_ABOVE else go.Scatter
     hover = (
-        "%{customdata[0]} row %{customdata[1]} (%{customdata[3]})<br>column %{customdata[2]} "
-        "(%{customdata[4]})<br>analytic %{x:.6g}<br>numerical %{y:.6g}"
-        "<br>relative error %{customdata[5]:.2e}<extra></extra>"
+        "%{text}<br>analytic %{x:.6g}<br>numerical %{y:.6g}"
+        "<br>relative error %{customdata:.2e}<extra></extra>"
     )
-    columns = ["matrix", "row", "column", "row unit", "column unit", "rel error"]
+    # one string per point: far cheaper for plotly to copy than several object columns
+    where = (
+        table["matrix"]
+        + " row "
+        + table["row"].astype(str)
+        + " ("
+        + table["row unit"]
+        + "), column "
+        + table["column"].astype(str)
+        + " ("
+        + table["column unit"]
+        + ")"
+    )
+
+    def points(part: pd.DataFrame) -> dict:
+        return dict(
+            x=part["analytic"].to_numpy(),
+            y=part["numerical"].to_numpy(),
+            text=where[part.index].to_numpy(),
+            customdata=part["rel error"].to_numpy(),
+            hovertemplate=hover,
+            mode="markers",
+        )
+
+    kinked = table["kink"] & result.beyond_noise & ~table["diverges"]
+    calm = table[~table["diverges"] & ~kinked]
     fig = go.Figure()
     lo = float(min(table["analytic"].min(), table["numerical"].min(), 0))
     hi = float(max(table["analytic"].max(), table["numerical"].max(), 0))
@@ -137,39 +165,25 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
             hoverinfo="skip",
         )
     )
-    calm = table[~table["diverges"] & ~(table["kink"] & result.beyond_noise)]
     for k, name in enumerate(result.layout.names):
-        part = calm[calm["matrix"] == name]
         fig.add_trace(
             Scatter(
-                x=part["analytic"],
-                y=part["numerical"],
-                mode="markers",
                 name=name,
                 marker=dict(color=matrix_colour(k), size=6, opacity=0.8),
-                customdata=part[columns].to_numpy(),
-                hovertemplate=hover,
+                **points(calm[calm["matrix"] == name]),
             )
         )
-    kinked = table[table["kink"] & result.beyond_noise & ~table["diverges"]]
-    if len(kinked):
+    if kinked.any():
         fig.add_trace(
             Scatter(
-                x=kinked["analytic"],
-                y=kinked["numerical"],
-                mode="markers",
-                name=f"ReLU kink ({len(kinked)})",
+                name=f"ReLU kink ({int(kinked.sum())})",
                 marker=dict(color=KINK_COLOUR, size=9, symbol="diamond-open"),
-                customdata=kinked[columns].to_numpy(),
-                hovertemplate=hover,
+                **points(table[kinked]),
             )
         )
     bad = table[table["diverges"]]
     fig.add_trace(
         Scatter(
-            x=bad["analytic"],
-            y=bad["numerical"],
-            mode="markers",
             name=f"diverges ({len(bad)})",
             marker=dict(
                 color=DIVERGING_COLOUR,
@@ -177,8 +191,7 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
                 symbol="x",
                 line=dict(width=1, color=DIVERGING_COLOUR),
             ),
-            customdata=bad[columns].to_numpy(),
-            hovertemplate=hover,
+            **points(bad),
         )
     )
     fig.update_layout(
@@ -209,8 +222,12 @@ def epsilon_curves(sweep: pd.DataFrame, current_eps: float) -> go.Figure:
         values = part["relative_difference"].clip(lower=1e-17)
         fig.add_trace(
             go.Scatter(
-                x=part["eps"], y=values, mode="lines+markers", name=name,
-                line=dict(color=colour, dash=dash, width=width), legendgroup=name,
+                x=part["eps"],
+                y=values,
+                mode="lines+markers",
+                name=name,
+                line=dict(color=colour, dash=dash, width=width),
+                legendgroup=name,
                 hovertemplate=f"{name}<br>eps %{{x:.0e}}<br>relative difference %{{y:.2e}}"
                 "<extra></extra>",
             )
@@ -218,20 +235,34 @@ def epsilon_curves(sweep: pd.DataFrame, current_eps: float) -> go.Figure:
         best = part.loc[part["relative_difference"].idxmin()]
         fig.add_trace(
             go.Scatter(
-                x=[best["eps"]], y=[max(best["relative_difference"], 1e-17)], mode="markers",
-                marker=dict(symbol="star", size=14, color=colour), showlegend=False,
+                x=[best["eps"]],
+                y=[max(best["relative_difference"], 1e-17)],
+                mode="markers",
+                marker=dict(symbol="star", size=14, color=colour),
+                showlegend=False,
                 legendgroup=name,
                 hovertemplate=f"best for {name}: eps %{{x:.0e}}, %{{y:.2e}}<extra></extra>",
             )
         )
-    fig.add_vline(x=current_eps, line=dict(color="red", dash="dot"),
-                  annotation_text=f"current eps = {current_eps:.0e}")
-    fig.update_xaxes(type="log", title="eps (finite-difference step)", autorange="reversed",
-                     exponentformat="power")
-    fig.update_yaxes(type="log", title="relative difference ||n-a|| / ||n+a||",
-                     exponentformat="power")
-    fig.update_layout(height=480, title="Truncation (large eps) versus round-off (small eps)",
-                      margin=dict(l=10, r=10, t=60, b=10))
+    fig.add_vline(
+        x=current_eps,
+        line=dict(color="red", dash="dot"),
+        annotation_text=f"current eps = {current_eps:.0e}",
+    )
+    fig.update_xaxes(
+        type="log",
+        title="eps (finite-difference step)",
+        autorange="reversed",
+        exponentformat="power",
+    )
+    fig.update_yaxes(
+        type="log", title="relative difference ||n-a|| / ||n+a||", exponentformat="power"
+    )
+    fig.update_layout(
+        height=480,
+        title="Truncation (large eps) versus round-off (small eps)",
+        margin=dict(l=10, r=10, t=60, b=10),
+    )
     return fig
 
 

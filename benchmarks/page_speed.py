@@ -1,0 +1,65 @@
+"""How long the Gradient check page's script run takes, cold and warm (AppTest, one process).
+
+    python benchmarks/page_speed.py
+
+Cold: a scenario never seen by this process (check, diagnosis and figures computed).
+Warm: the same scenario again (cached results; figures and tables rebuilt).
+Toggle: a view-only widget changed (the 'only diverging rows' filter).
+Each is the best of `--repeat` runs; budgets from issue 3: 0.3 s (3-5-3), 2 s (400-25-10).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from engine.scenario import Scenario  # noqa: E402
+from ui.frame import SETTINGS_KEY, settings_of  # noqa: E402
+
+CASES = [("3-5-3, m = 5 (default)", Scenario(), 0.3),
+         ("400-25-10, m = 100", Scenario(layer_sizes=(400, 25, 10), m=100), 2.0)]
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure(scenario: Scenario, repeat: int) -> dict:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.switch_page("pages/1_Gradient_check.py")
+    cold = []
+    for seed in range(repeat):
+        fresh = Scenario(**{**scenario.__dict__, "seed": 100 + seed})  # never cached yet
+        at.session_state[SETTINGS_KEY] = settings_of(fresh)
+        cold.append(timed(at.run))
+    assert not at.exception, at.exception
+    warm = [timed(at.run) for _ in range(repeat)]
+    flips = []
+    for _ in range(repeat):
+        toggle = at.toggle(key="only-diverging")
+        toggle.set_value(not toggle.value)
+        flips.append(timed(at.run))
+    return {"cold": min(cold), "warm": min(warm), "toggle": min(flips)}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    print(f"{'scenario':<26}{'cold s':>9}{'warm s':>9}{'toggle s':>10}{'budget s':>10}")
+    for name, scenario, budget in CASES:
+        t = measure(scenario, args.repeat)
+        print(f"{name:<26}{t['cold']:>9.3f}{t['warm']:>9.3f}{t['toggle']:>10.3f}{budget:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()
