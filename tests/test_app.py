@@ -128,6 +128,27 @@ def test_bad_settings_get_a_clear_message_and_keep_what_was_typed(changes, messa
     assert at.sidebar.text_input(key="w-sizes").value == changes["sizes"]
 
 
+@pytest.mark.parametrize(
+    "changes, word",
+    [
+        (dict(m=0), "m = 0"),
+        (dict(m="lots"), "m = 'lots'"),
+        (dict(eps=0.0), "eps = 0.0"),
+        (dict(eps=2e-5), "nearest"),
+        (dict(lamb=float("nan")), "lamb"),
+        (dict(activation="softmax"), "softmax"),
+        (dict(bugs=["sigmoid-sign-flip", "<script>alert(1)</script>"]), "unknown bug"),
+    ],
+)
+def test_out_of_range_settings_are_adjusted_with_a_visible_notice(changes, word):
+    at = start_app()
+    at.session_state[SETTINGS_KEY] = {**settings_of(Scenario()), **changes}
+    at.run()
+    assert not at.exception
+    assert word in at.warning[0].value
+    assert "PASS" in texts(at) or "FAIL" in texts(at)
+
+
 def test_too_large_checks_show_the_estimate():
     at = start_app()
     at.session_state[SETTINGS_KEY] = {**settings_of(Scenario()), "sizes": "784-300-10", "m": 5000}

@@ -72,6 +72,71 @@ def settings() -> dict:
     return st.session_state[SETTINGS_KEY]
 
 
+LIMITS = {"m": (1, 100_000), "seed": (0, 2**31 - 1), "lamb": (0.0, 1e6)}
+
+
+def sanitize_settings(values: dict) -> tuple[dict, list[str]]:
+    """Settings every widget can show, and a notice for each value that had to change.
+
+    Widgets refuse values outside their options or range, so anything that did not
+    come from a widget (a link, an uploaded file) passes through here first. The
+    layer sizes stay as typed: their own validation explains what is wrong.
+    """
+    defaults, notices, clean = settings_of(Scenario()), [], {}
+    clean["sizes"] = str(values.get("sizes", defaults["sizes"]))[:200]
+    for name, (low, high) in LIMITS.items():
+        raw = values.get(name, defaults[name])
+        number = _number(raw)
+        if number is None:
+            clean[name] = defaults[name]
+            notices.append(f"{name} = {raw!r} is not a number; using {defaults[name]}.")
+            continue
+        kept = min(max(number, low), high)
+        clean[name] = int(kept) if isinstance(defaults[name], int) else float(kept)
+        if kept != number or (isinstance(defaults[name], int) and kept != int(kept)):
+            notices.append(f"{name} = {raw!r} is outside {low}..{high}; using {clean[name]}.")
+    clean["eps"] = _choice(values.get("eps"), EPS_CHOICES, defaults["eps"], "eps", notices)
+    threshold = values.get("threshold", AUTO)
+    clean["threshold"] = (
+        AUTO
+        if threshold in (AUTO, None)
+        else _choice(threshold, THRESHOLD_CHOICES[1:], AUTO, "threshold", notices)
+    )
+    activation = values.get("activation", defaults["activation"])
+    if activation not in HIDDEN_ACTIVATIONS:
+        notices.append(f"activation {activation!r} is unknown; using {defaults['activation']}.")
+        activation = defaults["activation"]
+    clean["activation"] = activation
+    bugs = values.get("bugs", [])
+    bugs = list(bugs) if isinstance(bugs, (list, tuple)) else [bugs]
+    unknown = [b for b in bugs if b not in BUGS]
+    if unknown:
+        notices.append(f"unknown bug id(s) ignored: {', '.join(map(repr, unknown))}.")
+    clean["bugs"] = [b for b in BUGS if b in bugs]
+    return clean, notices
+
+
+def _number(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _choice(value, choices, default, name: str, notices: list) -> float:
+    """The value itself if offered, the nearest choice if it is a positive number."""
+    number = _number(value)
+    if number is not None and number in choices:
+        return number
+    if number is None or number <= 0:
+        notices.append(f"{name} = {value!r} must be a positive number; using {default}.")
+        return default
+    nearest = _nearest(choices, number)
+    notices.append(f"{name} = {value!r} is not offered; using the nearest, {nearest:.0e}.")
+    return nearest
+
+
 def update_settings(**changes) -> None:
     settings().update(changes)
 
@@ -120,6 +185,13 @@ def frame(page_title: str, icon: str = ":material/troubleshoot:") -> Scenario:
     (never a traceback); the sidebar keeps what the user typed.
     """
     st.set_page_config(page_title=f"{page_title} · GradScope", page_icon=icon, layout="wide")
+    clean, notices = sanitize_settings(settings())
+    st.session_state[SETTINGS_KEY] = clean
+    if notices:
+        st.warning(
+            "Some settings were adjusted:\n" + "\n".join(f"- {n}" for n in notices),
+            icon=":material/tune:",
+        )
     with st.sidebar:
         _navigation()
         _scenario_controls(settings())
