@@ -109,7 +109,8 @@ def train(
     maxiter: int = 50,
     progress: Callable[[int, float], None] | None = None,
 ) -> TrainingRun:
-    """fmin_cg on the dataset with `bugs` switched on; progress(iteration, cost) per step.
+    """fmin_cg on the dataset with `bugs` switched on; progress(iteration, cost) per step,
+    from iteration 0 (the starting point).
 
     Checker bugs (float32 aside) do not change training: only cost and gradient enter.
     """
@@ -117,6 +118,8 @@ def train(
     problem = dataset.train
     costs = [float(cost(problem.theta, problem, impl))]
     latest = [problem.theta]
+    if progress is not None:
+        progress(0, costs[0])
 
     def f(theta):
         return float(cost(theta, problem, impl))

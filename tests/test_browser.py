@@ -167,3 +167,19 @@ def test_two_users_toggling_different_bugs_each_see_their_own(server, browser):
     assert not checked(second, "Sigmoid with the sign of z flipped")
     first.screenshot(path=str(OUTPUT / "user-1.png"))
     second.screenshot(path=str(OUTPUT / "user-2.png"))
+
+
+def test_long_training_shows_progress_and_can_be_stopped(server, browser):
+    page = open_app(browser, server, "Training")
+    iterations = page.get_by_label("Iterations (maxiter)")
+    iterations.fill("500")
+    iterations.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("iteration", exact=False).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(OUTPUT / "training-progress.png"))
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Training was stopped").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.locator(".js-plotly-plot").count() == 1
+    page.screenshot(path=str(OUTPUT / "training-stopped.png"))
