@@ -128,8 +128,11 @@ def test_toggling_a_bug_changes_status_and_charts(server, browser):
     page.get_by_text("FAIL").first.wait_for(timeout=30_000)
     page.get_by_text("18 / 18").first.wait_for(timeout=30_000)
     # the diverging cells are drawn: red x markers in the heatmaps, a red trace in the scatter
+    page.locator(".js-plotly-plot").nth(2).wait_for(timeout=30_000)
     assert page.locator(".js-plotly-plot").count() == 3
-    assert page.locator(".js-plotly-plot .legendtext", has_text="diverges (18)").count() == 1
+    red_trace = page.locator(".js-plotly-plot .legendtext", has_text="diverges (18)")
+    red_trace.wait_for(timeout=30_000)
+    assert red_trace.count() == 1
     page.screenshot(path=str(OUTPUT / "check-sign-flip.png"))
 
 
@@ -181,5 +184,6 @@ def test_long_training_shows_progress_and_can_be_stopped(server, browser):
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("Training was stopped").wait_for(timeout=30_000)
     wait_idle(page)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert page.locator(".js-plotly-plot").count() == 1
     page.screenshot(path=str(OUTPUT / "training-stopped.png"))
