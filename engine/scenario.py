@@ -15,6 +15,11 @@ from .compare import CheckResult
 from .layout import validate_layer_sizes
 from .network import Problem, make_problem, validate_activation, validate_eps, validate_lambda
 
+# What a scenario may ask for (the app, links and files share these bounds).
+LIMITS = {"m": (1, 100_000), "seed": (0, 2**31 - 1), "lamb": (0.0, 1e6), "eps": (1e-15, 0.5)}
+MAX_LAYERS = 12
+MAX_UNITS = 100_000
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -35,11 +40,11 @@ class Scenario:
             raise ValueError(f"unknown scenario setting(s): {sorted(unknown)}")
         s = replace(cls(), **settings)
         return cls(
-            layer_sizes=validate_layer_sizes(s.layer_sizes),
-            m=_whole(s.m, "m", minimum=1),
-            seed=_whole(s.seed, "seed", minimum=0),
-            lamb=validate_lambda(s.lamb),
-            eps=validate_eps(s.eps),
+            layer_sizes=_bounded_sizes(validate_layer_sizes(s.layer_sizes)),
+            m=_within(_whole(s.m, "m", minimum=1), "m"),
+            seed=_within(_whole(s.seed, "seed", minimum=0), "seed"),
+            lamb=_within(validate_lambda(s.lamb), "lamb"),
+            eps=_within(validate_eps(s.eps), "eps"),
             activation=validate_activation(s.activation),
             threshold=None if s.threshold is None else _positive(s.threshold, "threshold"),
             bugs=validate_bugs(s.bugs),
@@ -140,6 +145,22 @@ def check_workload(scenario: Scenario, max_seconds=MAX_SECONDS, max_bytes=MAX_BY
             f"{max_bytes / 1024**3:g} GB. Use fewer examples or smaller layers."
         )
     return work
+
+
+def _within(value, name: str):
+    low, high = LIMITS[name]
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+    return value
+
+
+def _bounded_sizes(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    if len(sizes) > MAX_LAYERS or max(sizes) > MAX_UNITS:
+        raise ValueError(
+            f"layer_sizes allows at most {MAX_LAYERS} layers of at most {MAX_UNITS} units, "
+            f"got {sizes!r}"
+        )
+    return sizes
 
 
 def _whole(value, name: str, minimum: int) -> int:

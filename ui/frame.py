@@ -20,7 +20,7 @@ import streamlit as st
 
 from engine.bugs import BUGS, SEED_BUGS, WHERE
 from engine.implementation import HIDDEN_ACTIVATIONS
-from engine.scenario import Scenario, WorkTooLarge, check_workload
+from engine.scenario import LIMITS, Scenario, WorkTooLarge, check_workload
 
 SETTINGS_KEY = "scenario-settings"
 AUTO = "auto"
@@ -72,7 +72,7 @@ def settings() -> dict:
     return st.session_state[SETTINGS_KEY]
 
 
-LIMITS = {"m": (1, 100_000), "seed": (0, 2**31 - 1), "lamb": (0.0, 1e6)}
+WIDGET_LIMITS = {name: LIMITS[name] for name in ("m", "seed", "lamb")}
 
 
 def sanitize_settings(values: dict) -> tuple[dict, list[str]]:
@@ -84,7 +84,7 @@ def sanitize_settings(values: dict) -> tuple[dict, list[str]]:
     """
     defaults, notices, clean = settings_of(Scenario()), [], {}
     clean["sizes"] = str(values.get("sizes", defaults["sizes"]))[:200]
-    for name, (low, high) in LIMITS.items():
+    for name, (low, high) in WIDGET_LIMITS.items():
         raw = values.get(name, defaults[name])
         number = _number(raw)
         if number is None:

@@ -1,0 +1,218 @@
+"""The scenario as URL query parameters and as a JSON file, both ways.
+
+Writing is exact: `scenario_from_params(scenario_to_params(s)) == (s, [])`, and the
+same for JSON. Reading accepts anything (a hand-edited link, a hostile one, a file
+from another version) and always returns a valid scenario: each bad value falls
+back to its default, or is clamped, with a notice in plain words saying so.
+Notices quote values with repr() and are plain text: never render them as HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+
+from .bugs import BUGS
+from .implementation import HIDDEN_ACTIVATIONS
+from .scenario import LIMITS, MAX_LAYERS, MAX_UNITS, Scenario
+
+FORMAT = "gradscope-scenario"
+VERSION = 1
+DEFAULT = Scenario()
+PARAM_NAMES = {  # scenario field -> query parameter
+    "layer_sizes": "sizes",
+    "m": "m",
+    "seed": "seed",
+    "lamb": "lambda",
+    "eps": "eps",
+    "activation": "activation",
+    "threshold": "threshold",
+    "bugs": "bugs",
+}
+MAX_VALUE_LENGTH = 300
+
+
+def scenario_to_params(scenario: Scenario) -> dict[str, str]:
+    """Query parameters for the settings that differ from the defaults."""
+    values = {
+        "layer_sizes": "-".join(map(str, scenario.layer_sizes)),
+        "m": str(scenario.m),
+        "seed": str(scenario.seed),
+        "lamb": repr(scenario.lamb),
+        "eps": repr(scenario.eps),
+        "activation": scenario.activation,
+        "threshold": "" if scenario.threshold is None else repr(scenario.threshold),
+        "bugs": ",".join(scenario.bugs),
+    }
+    return {
+        PARAM_NAMES[field]: text
+        for field, text in values.items()
+        if getattr(scenario, field) != getattr(DEFAULT, field)
+    }
+
+
+def scenario_from_params(params: Mapping) -> tuple[Scenario, list[str]]:
+    """A valid scenario from any mapping of query parameters, and what had to change."""
+    notices: list[str] = []
+    known = {name: field for field, name in PARAM_NAMES.items()}
+    raw = {}
+    for name, value in params.items():
+        if name not in known:
+            notices.append(f"Unknown link parameter {_quote(name)} ignored.")
+            continue
+        if isinstance(value, (list, tuple)):  # repeated parameter: the last one wins
+            value = value[-1] if value else ""
+        raw[known[name]] = str(value)[:MAX_VALUE_LENGTH]
+    return _scenario_from_raw(raw, notices, source="link"), notices
+
+
+def scenario_to_json(scenario: Scenario, extra: dict | None = None) -> str:
+    """The scenario (and optional results) as a JSON document that can be loaded back."""
+    document = {"format": FORMAT, "version": VERSION, "scenario": scenario.to_dict()}
+    document.update(extra or {})
+    return json.dumps(_finite(document), indent=2, allow_nan=False, default=_plain)
+
+
+def scenario_from_json(text: str | bytes) -> tuple[Scenario, list[str], dict]:
+    """(scenario, notices, document) from an exported file.
+
+    A file that is not a GradScope export raises ValueError with a clear message;
+    a readable one with odd values gives notices, as a link would.
+    """
+    try:
+        document = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"This file is not valid JSON ({error}).") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f'This JSON is not a GradScope export (expected "format": "{FORMAT}").')
+    scenario_data = document.get("scenario")
+    if not isinstance(scenario_data, dict):
+        raise ValueError('This GradScope export has no "scenario" section.')
+    notices: list[str] = []
+    unknown = set(scenario_data) - set(PARAM_NAMES)
+    if unknown:
+        notices.append(
+            f"Unknown scenario field(s) ignored: {', '.join(map(_quote, sorted(unknown)))}."
+        )
+    raw = {k: v for k, v in scenario_data.items() if k in PARAM_NAMES}
+    return _scenario_from_raw(raw, notices, source="file"), notices, document
+
+
+# --- field by field ---------------------------------------------------------------
+
+
+def _scenario_from_raw(raw: dict, notices: list[str], source: str) -> Scenario:
+    fields = {
+        "layer_sizes": _sizes(raw.get("layer_sizes"), notices),
+        "m": _bounded(raw, "m", int, notices),
+        "seed": _bounded(raw, "seed", int, notices),
+        "lamb": _bounded(raw, "lamb", float, notices),
+        "eps": _bounded(raw, "eps", float, notices),
+        "activation": _activation(raw.get("activation"), notices),
+        "threshold": _threshold(raw.get("threshold"), notices),
+        "bugs": _bugs(raw.get("bugs"), notices),
+    }
+    return Scenario.create(**fields)
+
+
+def _sizes(value, notices) -> tuple[int, ...]:
+    if value is None or value == "":
+        return DEFAULT.layer_sizes
+    parts = value if isinstance(value, (list, tuple)) else str(value).replace(",", "-").split("-")
+    try:
+        sizes = tuple(int(str(p).strip()) for p in parts)
+    except ValueError:
+        notices.append(f"Layer sizes {_quote(value)} are not whole numbers; using the default.")
+        return DEFAULT.layer_sizes
+    if not 2 <= len(sizes) <= MAX_LAYERS or any(s < 1 for s in sizes):
+        notices.append(
+            f"Layer sizes {_quote(value)} need 2 to {MAX_LAYERS} layers of at least 1 unit; "
+            "using the default."
+        )
+        return DEFAULT.layer_sizes
+    clamped = tuple(min(s, MAX_UNITS) for s in sizes)
+    if clamped != sizes:
+        notices.append(f"Layer sizes capped at {MAX_UNITS} units each.")
+    return clamped
+
+
+def _bounded(raw: dict, field: str, kind, notices) -> int | float:
+    default = getattr(DEFAULT, field)
+    if field not in raw or raw[field] in ("", None):
+        return default
+    value = raw[field]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or (kind is int and not number.is_integer()):
+        notices.append(f"{_label(field)} {_quote(value)} is not a valid number; using {default!r}.")
+        return default
+    low, high = LIMITS[field]
+    kept = min(max(number, low), high)
+    if kept != number:
+        notices.append(
+            f"{_label(field)} {_quote(value)} is outside {low:g}..{high:g}; using {kept:g}."
+        )
+    return kind(kept)
+
+
+def _activation(value, notices) -> str:
+    if value in (None, ""):
+        return DEFAULT.activation
+    if value not in HIDDEN_ACTIVATIONS:
+        notices.append(f"Activation {_quote(value)} is unknown; using {DEFAULT.activation}.")
+        return DEFAULT.activation
+    return value
+
+
+def _threshold(value, notices) -> float | None:
+    if value in (None, "", "auto"):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and 0 < number <= 1e3):
+        notices.append(f"Threshold {_quote(value)} must be a positive number; using auto.")
+        return None
+    return number
+
+
+def _bugs(value, notices) -> tuple[str, ...]:
+    if value in (None, ""):
+        return ()
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    items = [str(i).strip() for i in items if str(i).strip()]
+    unknown = [i for i in items if i not in BUGS]
+    if unknown:
+        notices.append(f"Unknown bug id(s) ignored: {', '.join(map(_quote, unknown))}.")
+    return tuple(i for i in items if i in BUGS)
+
+
+def _label(field: str) -> str:
+    return {"lamb": "lambda", "m": "m", "seed": "seed", "eps": "eps"}[field]
+
+
+def _quote(value) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _finite(value):
+    """Standard JSON has no inf or NaN: write them as strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _plain(value):
+    """JSON for numpy scalars and arrays inside `extra`."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
