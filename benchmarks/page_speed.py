@@ -23,8 +23,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from engine.scenario import Scenario  # noqa: E402
 from ui.frame import SETTINGS_KEY, settings_of  # noqa: E402
 
-CASES = [("3-5-3, m = 5 (default)", Scenario(), 0.3),
-         ("400-25-10, m = 100", Scenario(layer_sizes=(400, 25, 10), m=100), 2.0)]
+CASES = [
+    ("3-5-3, m = 5 (default)", Scenario(), 0.3),
+    ("400-25-10, m = 100", Scenario(layer_sizes=(400, 25, 10), m=100), 2.0),
+]
 
 
 def timed(fn) -> float:

@@ -10,13 +10,17 @@ import argparse
 import json
 import sys
 import textwrap
+from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 
 from .bugs import BUGS
+from .codec import scenario_to_params
 from .compare import CheckResult
 from .diagnosis import Finding, diagnose
 from .implementation import HIDDEN_ACTIVATIONS
+from .report import build_report
 from .scenario import Scenario
 
 EXIT_AGREE, EXIT_DIVERGE, EXIT_USAGE = 0, 1, 2
@@ -77,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--loop", action="store_true", help="use the seed's coordinate loop (slow reference)"
     )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.add_argument(
+        "--report", metavar="FILE", help="also write a self-contained HTML report to FILE"
+    )
+    parser.add_argument(
+        "--app-url",
+        default="http://localhost:8501/Gradient_check",
+        help="GradScope page the report's share link points to (default: %(default)s)",
+    )
     parser.add_argument("--list-bugs", action="store_true", help="print the bug catalogue")
     return parser
 
@@ -120,7 +132,20 @@ def main(argv=None) -> int:
         print(json.dumps(as_json(scenario, result, findings, rows), indent=2))
     else:
         print(format_report(scenario, result, findings, rows))
+    if args.report:
+        try:
+            write_report(args.report, args.app_url, scenario, result, findings)
+        except OSError as error:
+            print(f"python -m engine: error: cannot write the report: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"report written to {args.report}", file=sys.stderr)
     return EXIT_AGREE if result.agrees else EXIT_DIVERGE
+
+
+def write_report(path, app_url: str, scenario: Scenario, result: CheckResult, findings) -> None:
+    query = urlencode(scenario_to_params(scenario))
+    link = f"{app_url}?{query}" if query else app_url
+    Path(path).write_text(build_report(scenario, result, findings, link), encoding="utf-8")
 
 
 def _rows_to_show(result: CheckResult, choice: str) -> np.ndarray:

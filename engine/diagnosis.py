@@ -329,45 +329,47 @@ def _scale_factor(result: CheckResult) -> list[Finding]:
 
 
 def _permutation(result: CheckResult) -> list[Finding]:
-    findings = []
+    """Right values, wrong places: column-major unrolling, or some other permutation."""
+    column_major, permuted = [], []
     for m, a, n in _matrices(result):
         if m.agrees:
             continue
-        rows, cols = m.shape
-        column_major = n.ravel(order="F").reshape(rows, cols)
-        if _close(result, a, column_major):
-            findings.append(
-                Finding(
-                    message=(
-                        f"{m.name}'s analytic values are its numerical values unrolled column by "
-                        "column: the gradient was flattened column-major (Octave's Theta(:), "
-                        "ravel(order='F')) while theta is row-major. The numbers are right, the "
-                        "places are wrong."
-                    ),
-                    evidence=(
-                        f"max |analytic - numerical in column-major order| = "
-                        f"{_fmt(float(np.abs(a - column_major).max()))}; {m.n_diverging} of "
-                        f"{a.size} entries diverge in place"
-                    ),
-                    bug_id="column-major-unroll",
-                    score=0.9,
-                )
-            )
+        if _close(result, a, n.ravel(order="F").reshape(m.shape)):
+            column_major.append(m)
         elif _close(result, np.sort(a.ravel()), np.sort(n.ravel())):
-            findings.append(
-                Finding(
-                    message=(
-                        f"{m.name} holds the right values in the wrong places (a permutation): "
-                        "check how the gradient is reshaped and unrolled."
-                    ),
-                    evidence=(
-                        "sorted values agree to "
-                        f"{_fmt(float(np.abs(np.sort(a.ravel()) - np.sort(n.ravel())).max()))}"
-                    ),
-                    score=0.8,
-                )
+            permuted.append(m)
+    findings = []
+    if column_major:
+        names = " and ".join(m.name for m in column_major)
+        findings.append(
+            Finding(
+                message=(
+                    f"{names}: the analytic values are the numerical values unrolled column by "
+                    "column. The gradient was flattened column-major (Octave's Theta(:), "
+                    "ravel(order='F')) while theta is row-major: the numbers are right, the "
+                    "places are wrong."
+                ),
+                evidence="; ".join(
+                    f"{m.name}: {m.n_diverging} of {m.analytic.size} entries diverge in place, "
+                    "none after reordering"
+                    for m in column_major
+                ),
+                bug_id="column-major-unroll",
+                score=0.9,
             )
-    return findings[:1] if len({f.bug_id for f in findings}) == 1 and findings else findings
+        )
+    if permuted:
+        findings.append(
+            Finding(
+                message=(
+                    f"{' and '.join(m.name for m in permuted)} hold the right values in the "
+                    "wrong places (a permutation): check how the gradient is reshaped and unrolled."
+                ),
+                evidence="sorted analytic and numerical values agree within the noise floor",
+                score=0.8,
+            )
+        )
+    return findings
 
 
 def _multiple_of_theta(result: CheckResult) -> list[Finding]:

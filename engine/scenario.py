@@ -150,7 +150,7 @@ def check_workload(scenario: Scenario, max_seconds=MAX_SECONDS, max_bytes=MAX_BY
 def _within(value, name: str):
     low, high = LIMITS[name]
     if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+        raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
     return value
 
 

@@ -6,6 +6,7 @@ from engine import figures
 from ui import cache
 from ui.components import noise_note, status_badge, styled_table, top_finding
 from ui.frame import frame
+from ui.share import chart
 
 scenario = frame("Gradient check", icon=":material/grid_on:")
 result = cache.check_result(scenario)
@@ -36,14 +37,15 @@ for m in result.matrices:
         f"**Worst entry**  \n{m.describe_worst().removeprefix(m.name + ' ')}  \n"
         f"relative error {m.rel_error.max():.2g}"
     )
-    st.plotly_chart(
+    chart(
         figures.matrix_heatmaps(m, "log_rel_error" if third != "difference" else "difference"),
-        key=f"heatmap-{m.name}",
-        width="stretch",
+        f"heatmap-{m.name}",
+        scenario,
+        m.name,
     )
 
 st.subheader("All parameters")
-st.plotly_chart(figures.gradient_scatter(result), key="scatter", width="stretch")
+chart(figures.gradient_scatter(result), "scatter", scenario, "scatter")
 
 st.subheader("Side by side, the seed's way")
 only = st.toggle("Only diverging rows", key="only-diverging", persist_state="session")

@@ -7,6 +7,7 @@ from engine.bugs import BUGS, WHERE
 from ui import cache
 from ui.components import findings_list, status_badge
 from ui.frame import WHERE_TITLES, flip_bug, frame
+from ui.share import chart
 
 scenario = frame("Bug lab", icon=":material/bug_report:")
 
@@ -38,7 +39,7 @@ for column, variant, label in zip(st.columns(2), (on, off), ("on", "off")):
             f"**`{chosen}` {label}** · relative difference {result.relative_difference:.3g}"
         )
         status_badge(result)
-        st.plotly_chart(figures.gradient_scatter(result), key=f"compare-{label}", width="stretch")
+        chart(figures.gradient_scatter(result), f"compare-{label}", variant, f"{chosen}-{label}")
 
 st.subheader("The catalogue")
 for where in WHERE:

@@ -6,6 +6,7 @@ from engine import figures
 from engine.sweep import best_eps
 from ui import cache
 from ui.frame import frame
+from ui.share import chart
 
 scenario = frame("Epsilon", icon=":material/show_chart:")
 
@@ -24,7 +25,7 @@ if scenario.bugs:
         f"with {', '.join(scenario.bugs)}."
     )
 sweep = cache.sweep(scenario)
-st.plotly_chart(figures.epsilon_curves(sweep, scenario.eps), key="eps-curves", width="stretch")
+chart(figures.epsilon_curves(sweep, scenario.eps), "eps-curves", scenario, "epsilon")
 best = best_eps(sweep)[["curve", "eps", "relative_difference"]].rename(
     columns={"relative_difference": "relative difference"}
 )

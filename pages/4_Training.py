@@ -6,6 +6,7 @@ from engine import figures
 from engine.training import generated_dataset, load_digits_dataset, train
 from ui.cache import scenario_key
 from ui.frame import frame
+from ui.share import chart
 
 scenario = frame("Training", icon=":material/model_training:")
 
@@ -98,7 +99,7 @@ if len(runs) < len(training["costs"]):
         "Training was stopped; the curves show the iterations that ran.",
         icon=":material/stop_circle:",
     )
-st.plotly_chart(figures.training_curves(curves), key="train-curves", width="stretch")
+chart(figures.training_curves(curves), "train-curves", scenario, f"training-{data}")
 for column, (label, run) in zip(st.columns(max(len(runs), 1)), runs.items()):
     with column.container(border=True):
         st.markdown(f"**{label}**")

@@ -40,10 +40,10 @@ def trace_values(trace: dict, axis: str) -> np.ndarray:
 
 
 def texts(at: AppTest) -> str:
-    """All markdown, captions and alerts of the page, joined (for 'is this said' checks)."""
+    """All markdown, captions, plain text and alerts of the page, joined."""
     parts = [
         e.value
-        for kind in ("markdown", "caption", "error", "warning", "info", "success")
+        for kind in ("markdown", "caption", "error", "warning", "info", "success", "text")
         for e in getattr(at, kind)
     ]
     return "\n".join(str(p) for p in parts)

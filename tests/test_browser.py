@@ -10,14 +10,19 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from engine.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
 
 pytestmark = pytest.mark.browser
 
@@ -98,13 +103,22 @@ def wait_idle(page):
     page.wait_for_selector(IDLE, timeout=60_000)
 
 
+def settle(page):
+    """After an interaction: let the rerun it triggers start (if not already over), then end."""
+    try:
+        page.wait_for_selector(RUNNING, timeout=2_000)
+    except PlaywrightTimeout:
+        pass
+    wait_idle(page)
+
+
 def sidebar(page):
     return page.locator("[data-testid='stSidebar']")
 
 
 def toggle(page, title):
     sidebar(page).get_by_text(title, exact=True).click()
-    wait_idle(page)
+    settle(page)
 
 
 def checked(page, title) -> bool:
@@ -147,7 +161,7 @@ def test_switching_pages_keeps_the_settings(server, browser):
         ("Overview", ""),
     ]:
         sidebar(page).get_by_role("link", name=name).click()
-        page.wait_for_url(f"**/{path}", timeout=30_000)
+        page.wait_for_url(lambda url, path=path: urlparse(url).path == f"/{path}", timeout=30_000)
         wait_idle(page)
         assert checked(page, "Bias column regularised in the gradient"), f"lost on {name}"
     page.screenshot(path=str(OUTPUT / "overview-after-switches.png"))
@@ -177,7 +191,7 @@ def test_long_training_shows_progress_and_can_be_stopped(server, browser):
     iterations = page.get_by_label("Iterations (maxiter)")
     iterations.fill("500")
     iterations.press("Enter")
-    wait_idle(page)
+    settle(page)
     page.get_by_role("button", name="Train").click()
     page.get_by_text("iteration", exact=False).first.wait_for(timeout=30_000)
     page.screenshot(path=str(OUTPUT / "training-progress.png"))
@@ -187,3 +201,64 @@ def test_long_training_shows_progress_and_can_be_stopped(server, browser):
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert page.locator(".js-plotly-plot").count() == 1
     page.screenshot(path=str(OUTPUT / "training-stopped.png"))
+
+
+def relative_difference_metric(page) -> str:
+    metric = page.locator("[data-testid='stMetric']", has_text="Relative difference").first
+    metric.wait_for(timeout=30_000)
+    return metric.locator("[data-testid='stMetricValue']").inner_text()
+
+
+def test_a_copied_link_reproduces_the_view_in_a_fresh_browser(server, browser):
+    page = open_app(browser, server)
+    toggle(page, "Cost penalty lambda/m instead of lambda/(2m)")
+    sizes = sidebar(page).get_by_role("textbox", name="Layer sizes")
+    sizes.fill("4-7-3")
+    sizes.press("Enter")
+    settle(page)
+    page.wait_for_url("**sizes=4-7-3**", timeout=30_000)
+    expected = Scenario.create(layer_sizes=(4, 7, 3), bugs=["cost-reg-factor"]).run()
+    shown = f"{expected.relative_difference:.3g}"
+    page.get_by_text(shown, exact=True).first.wait_for(timeout=30_000)
+    assert relative_difference_metric(page) == shown
+    link = page.url
+    fresh = open_app(browser, server, link.split("/", 3)[3])  # a new context: no shared state
+    assert relative_difference_metric(fresh) == shown
+    assert checked(fresh, "Cost penalty lambda/m instead of lambda/(2m)")
+    fresh.screenshot(path=str(OUTPUT / "shared-link.png"))
+
+
+def test_the_downloaded_report_draws_its_figures_offline(server, browser, tmp_path):
+    page = open_app(browser, server)
+    toggle(page, "Sigmoid with the sign of z flipped")
+    with page.expect_download(timeout=60_000) as download:
+        sidebar(page).get_by_role("button", name="Report (HTML, works offline)").click()
+    target = OUTPUT / download.value.suggested_filename
+    download.value.save_as(target)
+    assert target.name.startswith("gradscope-3-5-3-m5-seed0-sigmoid-sign-flip")
+    offline = browser.new_context(offline=True, viewport={"width": 1300, "height": 2400})
+    report = offline.new_page()
+    report.goto(target.as_uri())
+    report.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
+    assert report.locator(".js-plotly-plot").count() == 3
+    report.screenshot(path=str(OUTPUT / "report-offline.png"))
+    offline.close()
+
+
+def test_an_uploaded_export_restores_the_same_view(server, browser):
+    page = open_app(browser, server)
+    toggle(page, "Gradient unrolled column-major (Octave's (:))")
+    expected = Scenario(bugs=("column-major-unroll",)).run()
+    shown = f"{expected.relative_difference:.3g}"
+    page.get_by_text(shown, exact=True).first.wait_for(timeout=30_000)
+    with page.expect_download(timeout=60_000) as download:
+        sidebar(page).get_by_role("button", name="JSON", exact=True).click()
+    exported = OUTPUT / download.value.suggested_filename
+    download.value.save_as(exported)
+    fresh = open_app(browser, server)
+    assert not checked(fresh, "Gradient unrolled column-major (Octave's (:))")
+    fresh.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(exported))
+    fresh.get_by_text("the same as in the file").wait_for(timeout=30_000)
+    assert relative_difference_metric(fresh) == shown
+    assert checked(fresh, "Gradient unrolled column-major (Octave's (:))")
+    fresh.screenshot(path=str(OUTPUT / "restored-from-json.png"))

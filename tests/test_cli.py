@@ -93,3 +93,17 @@ def test_large_networks_show_only_diverging_rows_by_default(capsys):
 
 def test_loop_flag_gives_the_same_verdict(capsys):
     assert main(["--loop", "--bug", "cost-reg-factor", "--table", "none"]) == 1
+
+
+def test_report_flag_writes_the_same_self_contained_report(tmp_path):
+    target = tmp_path / "out.html"
+    code, _, err = run_cli("--bug", "bias-regularized", "--table", "none", "--report", str(target))
+    html = target.read_text()
+    assert code == 1 and "report written" in err
+    assert "GradScope report" in html and "plotly-graph-div" in html
+    assert "http://localhost:8501/Gradient_check?bugs=bias-regularized" in html
+
+
+def test_report_to_an_unwritable_place_exits_2(tmp_path):
+    code, _, err = run_cli("--table", "none", "--report", str(tmp_path / "missing" / "x.html"))
+    assert code == 2 and "cannot write the report" in err

@@ -15,6 +15,12 @@ STATUS_STYLE = {
     "fail": ("red", ":material/cancel:", "FAIL: the gradients diverge"),
 }
 STYLED_ROWS_LIMIT = 5000
+MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def escape_markdown(text: str) -> str:
+    """Text from users (typed, linked, uploaded) shown literally inside Markdown."""
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIALS else ch for ch in text)
 
 
 def status_badge(result: CheckResult) -> None:

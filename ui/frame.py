@@ -21,6 +21,8 @@ import streamlit as st
 from engine.bugs import BUGS, SEED_BUGS, WHERE
 from engine.implementation import HIDDEN_ACTIVATIONS
 from engine.scenario import LIMITS, Scenario, WorkTooLarge, check_workload
+from ui import cache, share
+from ui.components import escape_markdown
 
 SETTINGS_KEY = "scenario-settings"
 AUTO = "auto"
@@ -142,7 +144,20 @@ def update_settings(**changes) -> None:
 
 
 def load_scenario(scenario: Scenario) -> None:
-    st.session_state[SETTINGS_KEY] = settings_of(scenario)
+    """Show `scenario` in the sidebar; say so if eps or the threshold had to be rounded."""
+    values = settings_of(scenario)
+    st.session_state[SETTINGS_KEY] = values
+    if values["eps"] != scenario.eps:
+        share.add_notices(
+            [f"eps {scenario.eps:g} is not offered; using the nearest, {values['eps']:.0e}."]
+        )
+    if scenario.threshold is not None and values["threshold"] != scenario.threshold:
+        share.add_notices(
+            [
+                f"threshold {scenario.threshold:g} is not offered; using the nearest, "
+                f"{values['threshold']:.0e}."
+            ]
+        )
 
 
 def load_seed_scenario() -> None:
@@ -185,13 +200,10 @@ def frame(page_title: str, icon: str = ":material/troubleshoot:") -> Scenario:
     (never a traceback); the sidebar keeps what the user typed.
     """
     st.set_page_config(page_title=f"{page_title} · GradScope", page_icon=icon, layout="wide")
+    share.read_url_once(load_scenario)
     clean, notices = sanitize_settings(settings())
     st.session_state[SETTINGS_KEY] = clean
-    if notices:
-        st.warning(
-            "Some settings were adjusted:\n" + "\n".join(f"- {n}" for n in notices),
-            icon=":material/tune:",
-        )
+    share.show_notices("Some settings were adjusted:", share.take_notices() + notices)
     with st.sidebar:
         _navigation()
         _scenario_controls(settings())
@@ -199,11 +211,22 @@ def frame(page_title: str, icon: str = ":material/troubleshoot:") -> Scenario:
         scenario = scenario_from_settings(settings())
         check_workload(scenario)
     except WorkTooLarge as error:
-        st.error(f"**This check is too large to run here.** {error}", icon=":material/block:")
+        st.error(
+            f"**This check is too large to run here.** {escape_markdown(str(error))}",
+            icon=":material/block:",
+        )
         st.stop()
     except ValueError as error:
-        st.error(f"**Please fix the scenario in the sidebar.** {error}", icon=":material/error:")
+        st.error(
+            f"**Please fix the scenario in the sidebar.** {escape_markdown(str(error))}",
+            icon=":material/error:",
+        )
         st.stop()
+    share.write_url(scenario)
+    if share.RESTORE_CHECK_KEY in st.session_state:
+        share.confirm_restored(cache.check_result(scenario))
+    with st.sidebar:
+        share.share_panel(scenario, load_scenario)
     return scenario
 
 

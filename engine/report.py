@@ -1,0 +1,171 @@
+"""One self-contained HTML file for a check: the thing to attach to a chat, an issue, a forum.
+
+Everything is inside the file (plotly.js embedded once, ~4.7 MB), so it opens offline
+in any browser. Every piece of text from outside (scenario values, findings) is
+escaped; nothing is rendered as raw HTML except the figures Plotly builds.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import re
+
+import plotly.io as pio
+
+from . import figures
+from .compare import CheckResult
+from .diagnosis import Finding
+from .scenario import Scenario
+
+FULL_TABLE_LIMIT = 20_000
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
+       max-width: 1200px; color: #222; padding: 0 1rem; }
+h1 { margin-bottom: 0.2rem; } .muted { color: #666; font-size: 0.9rem; }
+.status { display: inline-block; padding: 0.2rem 0.7rem; border-radius: 1rem; font-weight: 600; }
+.pass { background: #e3f6e8; color: #1b7f3b; } .warn { background: #fff2dc; color: #a35c00; }
+.fail { background: #fde4e4; color: #b42318; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; }
+th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; }
+th { background: #f5f5f5; } td.text { text-align: left; }
+tr.diverges td { background: #fbe0e0; } tr.kink td { background: #fff0dd; }
+.finding { border: 1px solid #ddd; border-radius: 0.5rem; padding: 0.6rem 1rem; margin: 0.6rem 0; }
+.evidence { color: #555; font-size: 0.85rem; } code { background: #f3f3f3; padding: 0 0.2rem; }
+"""
+
+
+def report_filename(scenario: Scenario, extension: str = "html") -> str:
+    """E.g. gradscope-3-5-3-m5-seed0-sigmoid-sign-flip+numgrad-skips-first.html."""
+    bugs = "+".join(scenario.bugs) or "correct"
+    name = f"gradscope-{'-'.join(map(str, scenario.layer_sizes))}-m{scenario.m}-seed{scenario.seed}"
+    name += f"-{scenario.activation}" if scenario.activation != "sigmoid" else ""
+    return re.sub(r"[^A-Za-z0-9+._-]", "_", f"{name}-{bugs}")[:180] + f".{extension}"
+
+
+def build_report(
+    scenario: Scenario,
+    result: CheckResult,
+    findings: list[Finding],
+    share_link: str | None = None,
+    extra_figures: dict | None = None,
+) -> str:
+    """The whole report as one HTML string."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>GradScope report: {e(scenario.describe())}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>GradScope report</h1>",
+        f"<p class='muted'>{e(scenario.describe())}; generated "
+        f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
+        _status(result),
+        "<h2>Scenario</h2>",
+        _scenario_table(scenario),
+    ]
+    if share_link:
+        parts.append(
+            f"<p>Share link: <a href='{e(share_link, quote=True)}'>{e(share_link)}</a></p>"
+        )
+    parts += ["<h2>Per weight matrix</h2>", _matrix_table(result)]
+    parts += [f"<p class='muted'>{e(result.noise.explain())}</p>"]
+    parts += ["<h2>Diagnosis</h2>"] + [_finding(i, f) for i, f in enumerate(findings, 1)]
+    parts.append("<h2>Figures</h2>")
+    charts = [figures.matrix_heatmaps(m) for m in result.matrices]
+    charts.append(figures.gradient_scatter(result))
+    charts += list((extra_figures or {}).values())
+    for index, fig in enumerate(charts):
+        parts.append(
+            pio.to_html(
+                fig, include_plotlyjs=index == 0, full_html=False, config={"displaylogo": False}
+            )
+        )
+    parts += ["<h2>Every parameter</h2>", _parameter_table(result), "</body></html>"]
+    return "\n".join(parts)
+
+
+def _status(result: CheckResult) -> str:
+    return (
+        f"<p><span class='status {result.status}'>{result.status.upper()}</span> "
+        f"relative difference ||n-a||/||n+a|| = <b>{result.relative_difference:.6g}</b>; "
+        f"{result.n_diverging} of {result.layout.n_params} entries diverge; worst: "
+        f"{html.escape(result.describe_worst())}</p>"
+    )
+
+
+def _scenario_table(scenario: Scenario) -> str:
+    rows = {
+        "layer sizes": "-".join(map(str, scenario.layer_sizes)),
+        "examples m": scenario.m,
+        "seed": scenario.seed,
+        "lambda": f"{scenario.lamb:g}",
+        "eps": f"{scenario.eps:g}",
+        "hidden activation": scenario.activation,
+        "threshold": "auto" if scenario.threshold is None else f"{scenario.threshold:g}",
+        "bugs switched on": ", ".join(scenario.bugs) or "none",
+    }
+    body = "".join(
+        f"<tr><th>{html.escape(k)}</th><td class='text'>{html.escape(str(v))}</td></tr>"
+        for k, v in rows.items()
+    )
+    return f"<table>{body}</table>"
+
+
+def _matrix_table(result: CheckResult) -> str:
+    head = (
+        "<tr><th>matrix</th><th>shape</th><th>relative difference</th><th>diverging</th>"
+        "<th>worst entry</th></tr>"
+    )
+    body = "".join(
+        f"<tr><td class='text'>{m.name}</td><td>{m.shape[0]}x{m.shape[1]}</td>"
+        f"<td>{m.relative_difference:.3g}</td><td>{m.n_diverging} / {m.analytic.size}</td>"
+        f"<td class='text'>{html.escape(m.describe_worst())}</td></tr>"
+        for m in result.matrices
+    )
+    return f"<table>{head}{body}</table>"
+
+
+def _finding(rank: int, finding: Finding) -> str:
+    tag = f" <code>{html.escape(finding.bug_id)}</code>" if finding.bug_id else ""
+    return (
+        f"<div class='finding'><b>{rank}.</b>{tag} {html.escape(finding.message)}"
+        f"<div class='evidence'>Evidence: {html.escape(finding.evidence)}</div></div>"
+    )
+
+
+def _parameter_table(result: CheckResult) -> str:
+    table = result.table()
+    note = ""
+    if len(table) > FULL_TABLE_LIMIT:
+        table = table[table["diverges"] | table["kink"]]
+        note = (
+            f"<p class='muted'>{result.layout.n_params:,} parameters: only the "
+            f"{len(table):,} diverging or kinked rows are listed.</p>"
+        )
+    columns = [
+        "matrix",
+        "row",
+        "column",
+        "row unit",
+        "column unit",
+        "analytic",
+        "numerical",
+        "abs diff",
+        "rel error",
+        "diverges",
+    ]
+    head = "<tr><th>index</th>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr>"
+    rows = []
+    for index, r in zip(table.index, table.to_dict("records")):
+        css = "diverges" if r["diverges"] else ("kink" if r["kink"] else "")
+        rows.append(
+            f"<tr class='{css}'><td>{index}</td><td class='text'>{r['matrix']}</td>"
+            f"<td>{r['row']}</td><td>{r['column']}</td>"
+            f"<td class='text'>{html.escape(r['row unit'])}</td>"
+            f"<td class='text'>{html.escape(r['column unit'])}</td>"
+            f"<td>{r['analytic']:.6g}</td><td>{r['numerical']:.6g}</td>"
+            f"<td>{r['abs diff']:.2e}</td><td>{r['rel error']:.2e}</td>"
+            f"<td>{'yes' if r['diverges'] else ''}</td></tr>"
+        )
+    return note + f"<table>{head}{''.join(rows)}</table>"

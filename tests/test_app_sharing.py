@@ -1,0 +1,111 @@
+"""Links, downloads and restoring exports, through AppTest."""
+
+import json
+
+import pytest
+
+from engine.codec import scenario_to_json
+from engine.scenario import Scenario
+from tests.app_helpers import ROOT, open_page, start_app, texts
+from ui.share import export_document, report_document
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def app_with_link(**params):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def relative_difference_shown(at) -> str:
+    return next(m.value for m in at.metric if m.label == "Relative difference")
+
+
+def test_a_link_reproduces_the_scenario_and_its_numbers():
+    at = app_with_link(sizes="4-6-3", m="9", seed="3", bugs="bias-regularized")
+    assert at.sidebar.text_input(key="w-sizes").value == "4-6-3"
+    assert at.sidebar.toggle(key="bug-bias-regularized").value
+    expected = Scenario.create(layer_sizes=(4, 6, 3), m=9, seed=3, bugs=["bias-regularized"])
+    assert relative_difference_shown(at) == f"{expected.run().relative_difference:.3g}"
+    assert not at.warning
+
+
+def test_the_address_bar_follows_the_settings_and_leaves_defaults_out():
+    at = start_app()
+    assert dict(at.query_params) == {}
+    at = at.sidebar.toggle(key="bug-float32").set_value(True).run()
+    assert dict(at.query_params) == {"bugs": "float32"}
+
+
+def test_hostile_link_parameters_get_plain_text_notices_never_markup():
+    at = app_with_link(m="-5", bugs="<img src=x onerror=alert(1)>", sizes="**bold**")
+    assert not at.exception
+    plain = "\n".join(t.value for t in at.text)
+    assert "<img src=x onerror=alert(1)>" in plain and "**bold**" in plain
+    assert "<img" not in "\n".join(m.value for m in at.markdown)
+    assert "PASS" in texts(at)  # the defaults took over
+
+
+@pytest.mark.parametrize("page", ["overview", "check", "bugs", "epsilon", "training"])
+def test_every_page_offers_the_report_and_data_downloads(page):
+    at = open_page(start_app(), page)
+    labels = [d.label for d in at.get("download_button")]
+    assert {"Report (HTML, works offline)", "JSON", "CSV"} <= set(labels)
+
+
+def test_every_chart_has_an_interactive_html_download():
+    at = open_page(start_app(), "check")
+    charts = len(at.get("plotly_chart"))
+    html_buttons = [d for d in at.get("download_button") if "interactive HTML" in d.label]
+    assert charts == len(html_buttons) == 3
+
+
+def test_uploading_an_export_restores_the_view_and_confirms_the_numbers():
+    scenario = Scenario(layer_sizes=(3, 4, 2), m=6, seed=11, bugs=("column-major-unroll",))
+    at = start_app()
+    at.sidebar.file_uploader(key="restore-upload").upload(
+        "view.json", export_document(scenario).encode(), "application/json"
+    )
+    at.run()
+    assert at.sidebar.text_input(key="w-sizes").value == "3-4-2"
+    assert at.sidebar.toggle(key="bug-column-major-unroll").value
+    assert "the same as in the file" in at.success[0].value
+
+
+@pytest.mark.parametrize(
+    "content, word",
+    [
+        (b"\x00\x01 not json at all", "not valid JSON"),
+        (b'{"format": "something-else"}', "not a GradScope export"),
+        (json.dumps({"format": "gradscope-scenario", "scenario": {"m": "lots"}}).encode(), "m"),
+    ],
+)
+def test_a_corrupt_upload_is_explained_and_changes_nothing_it_cannot_read(content, word):
+    at = start_app().sidebar.toggle(key="bug-float32").set_value(True).run()
+    at.sidebar.file_uploader(key="restore-upload").upload("bad.json", content, "application/json")
+    at.run()
+    assert not at.exception
+    assert word in "\n".join(t.value for t in at.text)
+    if word != "m":
+        assert at.sidebar.toggle(key="bug-float32").value  # nothing was changed
+
+
+def test_the_json_export_carries_scenario_results_findings_and_every_parameter():
+    scenario = Scenario(bugs=("sigmoid-sign-flip",))
+    document = json.loads(export_document(scenario))
+    assert document["scenario"] == json.loads(scenario_to_json(scenario))["scenario"]
+    assert document["result"]["status"] == "fail"
+    assert document["findings"][0]["bug_id"] == "sigmoid-sign-flip"
+    assert len(document["parameters"]) == 38
+
+
+def test_the_report_is_self_contained_and_escapes_what_it_quotes():
+    html = report_document(Scenario(bugs=("bias-regularized",)), "http://x/?a=<script>")
+    assert len(html) > 3_000_000  # plotly.js is inside
+    assert "<script src=" not in html  # no script is fetched from anywhere
+    assert "?a=&lt;script&gt;" in html
+    assert html.count("plotly-graph-div") == 3
