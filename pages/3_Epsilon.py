@@ -25,7 +25,9 @@ if scenario.bugs:
         f"with {', '.join(scenario.bugs)}."
     )
 sweep = cache.sweep(scenario)
-chart(figures.epsilon_curves(sweep, scenario.eps), "eps-curves", scenario, "epsilon")
+chart(
+    figures.epsilon_curves(sweep, scenario.eps), "eps-curves", scenario, "epsilon", in_report=True
+)
 best = best_eps(sweep)[["curve", "eps", "relative_difference"]].rename(
     columns={"relative_difference": "relative difference"}
 )

@@ -99,7 +99,7 @@ if len(runs) < len(training["costs"]):
         "Training was stopped; the curves show the iterations that ran.",
         icon=":material/stop_circle:",
     )
-chart(figures.training_curves(curves), "train-curves", scenario, f"training-{data}")
+chart(figures.training_curves(curves), "train-curves", scenario, f"training-{data}", in_report=True)
 for column, (label, run) in zip(st.columns(max(len(runs), 1)), runs.items()):
     with column.container(border=True):
         st.markdown(f"**{label}**")

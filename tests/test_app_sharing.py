@@ -109,3 +109,11 @@ def test_the_report_is_self_contained_and_escapes_what_it_quotes():
     assert "<script src=" not in html  # no script is fetched from anywhere
     assert "?a=&lt;script&gt;" in html
     assert html.count("plotly-graph-div") == 3
+
+
+def test_the_epsilon_page_puts_its_curves_into_the_report():
+    at = open_page(start_app(), "epsilon")
+    extra = at.session_state["page-figures"]
+    assert list(extra) == ["epsilon"]
+    html = report_document(Scenario(), "http://x/", extra)
+    assert html.count("plotly-graph-div") == 4

@@ -24,6 +24,7 @@ from engine.scenario import Scenario
 URL_READ_KEY = "url-read"
 PENDING_NOTICES_KEY = "pending-notices"
 RESTORE_CHECK_KEY = "restore-expected"
+PAGE_FIGURES_KEY = "page-figures"
 
 
 def show_notices(title: str, notices: list[str]) -> None:
@@ -82,20 +83,30 @@ def export_document(scenario: Scenario) -> str:
     )
 
 
-def report_document(scenario: Scenario, link: str) -> str:
+def report_document(scenario: Scenario, link: str, extra_figures: dict | None = None) -> str:
     result = scenario.run()
-    return build_report(scenario, result, diagnose(result), link)
+    return build_report(scenario, result, diagnose(result), link, extra_figures)
+
+
+def page_figures() -> dict:
+    """This run's page-specific figures (epsilon curves, training curves) for the report.
+
+    The dict is created anew at the start of every run and filled as the page draws;
+    the report's download callable holds a reference and reads it when clicked.
+    """
+    return st.session_state[PAGE_FIGURES_KEY]
 
 
 def share_panel(scenario: Scenario, load_scenario) -> None:
     """The sidebar's Share section: link, downloads, and restoring an export."""
     st.header("Share")
     link = share_link(scenario)
+    extra = st.session_state[PAGE_FIGURES_KEY] = {}
     st.caption("Link to this exact view (copy with the icon):")
     st.code(link, language=None, wrap_lines=True)
     st.download_button(
         "Report (HTML, works offline)",
-        data=lambda: report_document(scenario, link),
+        data=lambda: report_document(scenario, link, extra),
         file_name=report_filename(scenario, "html"),
         mime="text/html",
         on_click="ignore",
@@ -170,9 +181,15 @@ def confirm_restored(result) -> None:
         )
 
 
-def chart(fig, key: str, scenario: Scenario, name: str) -> None:
-    """A Plotly chart (its toolbar saves PNG) plus a standalone interactive HTML download."""
+def chart(fig, key: str, scenario: Scenario, name: str, in_report: bool = False) -> None:
+    """A Plotly chart (its toolbar saves PNG) plus a standalone interactive HTML download.
+
+    `in_report` adds the figure to this view's HTML report (the check's own heatmaps
+    and scatter are always in it).
+    """
     st.plotly_chart(fig, key=key, width="stretch")
+    if in_report:
+        st.session_state.setdefault(PAGE_FIGURES_KEY, {})[name] = fig
     st.download_button(
         "Download chart (interactive HTML)",
         data=lambda: fig.to_html(include_plotlyjs=True),
