@@ -69,3 +69,8 @@ st.page_link(
     label="Training: what a wrong gradient does to fmin_cg",
     icon=":material/model_training:",
 )
+st.page_link(
+    "pages/5_Your_code.py",
+    label="Your code: paste a cost and a gradient, see where they part",
+    icon=":material/code:",
+)

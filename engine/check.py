@@ -120,15 +120,44 @@ def check_functions(
         return _cost_value(cost(t))
 
     numeric = loop_gradient(J, theta, eps, STENCILS[method], 0, dtype, progress)
-    noise = noise_floor(dtype, method, eps, J(theta.astype(dtype)))
+    return result_from_arrays(
+        analytic.astype(dtype),
+        numeric,
+        theta,
+        layout,
+        J(theta.astype(dtype)),
+        eps,
+        method,
+        threshold,
+    )
+
+
+def result_from_arrays(
+    analytic,
+    numerical,
+    theta,
+    layout: Layout,
+    cost_value: float,
+    eps: float,
+    method: str = "central",
+    threshold: float | None = None,
+) -> CheckResult:
+    """A CheckResult from gradients computed elsewhere (e.g. in a child process)."""
+    analytic, numerical = np.asarray(analytic), np.asarray(numerical)
+    for name, values in (("analytic", analytic), ("numerical", numerical)):
+        if values.shape != (layout.n_params,):
+            raise ValueError(
+                f"{name} gradient has shape {values.shape}, expected ({layout.n_params},)"
+            )
+    noise = noise_floor(numerical.dtype, method, eps, cost_value)
     return CheckResult(
-        analytic=analytic.astype(dtype),
-        numerical=numeric,
+        analytic=analytic,
+        numerical=numerical,
         layout=layout,
         noise=noise,
         threshold=validate_threshold(threshold, noise),
         kinks=np.zeros(layout.n_params, dtype=bool),
-        theta=theta,
+        theta=np.asarray(theta, dtype=np.float64),
     )
 
 
@@ -161,11 +190,13 @@ def _parameter_vector(theta, layout: Layout) -> np.ndarray:
 
 def _gradient_vector(value, layout: Layout) -> np.ndarray:
     try:
-        grad = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError
+        grad = raw.astype(np.float64)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"gradient must return a numeric vector, got {type(value).__name__}"
-        ) from None
+        kind = getattr(getattr(value, "dtype", None), "name", type(value).__name__)
+        raise ValueError(f"gradient must return a vector of real numbers, got {kind}") from None
     if grad.size != layout.n_params:
         raise ValueError(
             f"gradient returned {grad.size} values (shape {grad.shape}) but theta has "

@@ -114,6 +114,9 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["check-code"]:
+        return check_code_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_bugs:
@@ -240,3 +243,114 @@ def as_json(scenario: Scenario, result: CheckResult, findings, rows) -> dict:
         "findings": [f.as_dict() for f in findings],
         "parameters": json.loads(table.to_json(orient="records")),
     }
+
+
+def build_check_code_parser() -> argparse.ArgumentParser:
+    defaults = Scenario()
+    parser = argparse.ArgumentParser(
+        prog="python -m engine check-code",
+        description=(
+            "Check the gradient of your own code: FILE.py defines a cost and a gradient "
+            "function; GradScope runs it in a resource-limited child process on the "
+            "scenario's problem and compares your gradient with finite differences."
+        ),
+        epilog="Exit status: 0 gradients agree, 1 they diverge or your code failed, 2 bad "
+        "arguments.",
+    )
+    parser.add_argument("file", help="Python file defining the cost and gradient functions")
+    parser.add_argument("--cost", default="computeCost", help="cost function name (%(default)s)")
+    parser.add_argument(
+        "--gradient", default="gradient", help="gradient function name (%(default)s)"
+    )
+    parser.add_argument(
+        "--convention",
+        choices=("seed", "plain"),
+        default="seed",
+        help="seed: f(theta, X, y, inputs, hidden, labels, lamb); plain: f(theta) with "
+        "globals X, y, lamb, layer_sizes (default: %(default)s)",
+    )
+    parser.add_argument("--shapes", help="plain convention: matrix shapes, e.g. 5x4,3x6")
+    parser.add_argument(
+        "--labels",
+        type=int,
+        choices=(0, 1),
+        default=0,
+        help="label base passed to your code: 0 (Python) or 1 (Octave)",
+    )
+    parser.add_argument("--sizes", default=",".join(map(str, defaults.layer_sizes)))
+    parser.add_argument("--m", default=defaults.m)
+    parser.add_argument("--seed", default=defaults.seed)
+    parser.add_argument("--lambda", dest="lamb", default=defaults.lamb)
+    parser.add_argument("--eps", default=defaults.eps)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="wall-clock and CPU seconds allowed (default: %(default)s)",
+    )
+    parser.add_argument("--table", choices=("auto", "all", "diverging", "none"), default="auto")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    return parser
+
+
+def check_code_main(argv) -> int:
+    from .usercode import Limits, run_user_code
+
+    parser = build_check_code_parser()
+    args = parser.parse_args(argv)
+    try:
+        source = Path(args.file).read_text(encoding="utf-8")
+        args.activation, args.threshold, args.bug = "sigmoid", None, []
+        scenario = scenario_from_args(args)
+        shapes = _parse_shapes(args.shapes) if args.convention == "plain" else None
+    except (OSError, ValueError) as error:
+        parser.print_usage(sys.stderr)
+        print(f"python -m engine check-code: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    limits = Limits(wall_seconds=args.timeout, cpu_seconds=max(1, int(args.timeout)))
+    run = run_user_code(
+        source,
+        scenario.problem(),
+        args.cost,
+        args.gradient,
+        args.convention,
+        shapes,
+        scenario.eps,
+        args.labels,
+        limits,
+    )
+    if not run.ok:
+        payload = {
+            "ok": False,
+            "message": run.message,
+            "line": run.line,
+            "line_text": run.line_text,
+            "hint": run.hint,
+            "output": run.output,
+        }
+        if args.json:
+            print(json.dumps(payload, indent=2))
+        else:
+            print(f"Your code could not be checked: {run.describe_error()}", file=sys.stderr)
+            if run.hint:
+                print(f"hint: {run.hint}", file=sys.stderr)
+        return EXIT_DIVERGE
+    findings = diagnose(run.result)
+    rows = _rows_to_show(run.result, args.table)
+    if args.json:
+        print(json.dumps(as_json(scenario, run.result, findings, rows), indent=2))
+    else:
+        print(f"GradScope check of {args.file} on {scenario.describe()}")
+        if run.hint:
+            print(f"hint: {run.hint}")
+        print(format_report(scenario, run.result, findings, rows).split("\n", 2)[2])
+    return EXIT_AGREE if run.result.agrees else EXIT_DIVERGE
+
+
+def _parse_shapes(text):
+    if not text:
+        raise ValueError("--shapes is required with --convention plain, e.g. 5x4,3x6")
+    try:
+        return [tuple(int(v) for v in part.lower().split("x")) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--shapes must look like 5x4,3x6, got {text!r}") from None

@@ -14,6 +14,7 @@ PAGES = {
     "bugs": "pages/2_Bug_lab.py",
     "epsilon": "pages/3_Epsilon.py",
     "training": "pages/4_Training.py",
+    "code": "pages/5_Your_code.py",
 }
 
 

@@ -262,3 +262,19 @@ def test_an_uploaded_export_restores_the_same_view(server, browser):
     assert relative_difference_metric(fresh) == shown
     assert checked(fresh, "Gradient unrolled column-major (Octave's (:))")
     fresh.screenshot(path=str(OUTPUT / "restored-from-json.png"))
+
+
+def test_pasted_code_is_checked_and_its_heatmaps_drawn(server, browser):
+    from engine.examples import EXAMPLES
+
+    page = open_app(browser, server, "Your_code")
+    editor = page.get_by_role("textbox", name="Your code")
+    editor.fill(EXAMPLES["bias-regularised"].source)
+    editor.press("Control+Enter")
+    settle(page)
+    page.get_by_role("button", name="Run the check").click()
+    page.get_by_text("FAIL").first.wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").nth(2).wait_for(timeout=30_000)
+    assert page.locator(".js-plotly-plot").count() == 3
+    assert page.get_by_text("bias-regularized").count() >= 1
+    page.screenshot(path=str(OUTPUT / "your-code.png"))

@@ -185,7 +185,8 @@ def test_check_functions_supports_forward_differences_and_float32(seed_problem):
     [
         (lambda t: np.zeros(37), None, "37 values"),
         (lambda t: np.full(38, np.nan), None, "NaN"),
-        (lambda t: "text", None, "numeric"),
+        (lambda t: "text", None, "real numbers"),
+        (lambda t: np.ones(38) * 1j, None, "complex128"),
         (None, lambda t: np.ones(2), "single number"),
         (None, lambda t: float("inf"), "finite"),
     ],

@@ -40,6 +40,7 @@ PAGES = (
     ("pages/2_Bug_lab.py", "Bug lab", ":material/bug_report:"),
     ("pages/3_Epsilon.py", "Epsilon", ":material/show_chart:"),
     ("pages/4_Training.py", "Training", ":material/model_training:"),
+    ("pages/5_Your_code.py", "Your code", ":material/code:"),
 )
 
 

@@ -1,0 +1,72 @@
+"""The "Your code" page through AppTest: examples, verdicts, errors, the off switch."""
+
+import pytest
+
+from engine.usercode import ENABLE_VARIABLE
+from tests.app_helpers import open_page, plotly_figures, start_app, texts
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def run_example(name):
+    at = open_page(start_app(), "code")
+    at.selectbox(key="code-example").select(name).run()
+    next(b for b in at.button if b.label == "Run the check").click().run()
+    assert not at.exception
+    return at
+
+
+def test_the_seed_question_is_a_sign_error_in_theta2_pointing_at_the_sigmoid():
+    at = run_example("seed-question")
+    said = texts(at)
+    assert "FAIL" in said
+    assert "output layer" in said and "Theta2" in said and "1/(1+np.exp(-z))" in said
+    assert len(plotly_figures(at)) == 3  # two heatmaps and the scatter
+
+
+def test_the_seed_answer_passes_with_a_correct_numerical_loop():
+    at = run_example("seed-answer")
+    assert "PASS" in texts(at)
+
+
+@pytest.mark.parametrize(
+    "name, bug",
+    [
+        ("bias-regularised", "bias-regularized"),
+        ("missing-1-over-m", "grad-missing-1-over-m"),
+        ("octave-port", "column-major-unroll"),
+    ],
+)
+def test_catalogue_bugs_written_in_user_style_are_named(name, bug):
+    at = run_example(name)
+    assert f"`{bug}`" in texts(at)
+
+
+def test_code_that_raises_gets_its_line_number_and_the_page_stays_usable():
+    at = open_page(start_app(), "code")
+    at.text_area(key="code-source").input(
+        "import numpy as np\n\ndef computeCost(t, *a):\n    return t[99]\n\n"
+        "def gradient(t, *a):\n    return t\n"
+    ).run()
+    next(b for b in at.button if b.label == "Run the check").click().run()
+    assert not at.exception
+    assert "IndexError" in at.error[0].value
+    assert "line 4: return t[99]" in at.code[0].value
+    at.selectbox(key="code-example").select("seed-answer").run()
+    next(b for b in at.button if b.label == "Run the check").click().run()
+    assert "PASS" in texts(at)
+
+
+def test_switching_code_execution_off_is_said_on_the_page(monkeypatch):
+    monkeypatch.setenv(ENABLE_VARIABLE, "off")
+    at = open_page(start_app(), "code")
+    assert not at.exception
+    assert "switched off" in at.info[0].value
+    assert not [b for b in at.button if b.label == "Run the check"]
+
+
+def test_plain_convention_needs_readable_shapes():
+    at = open_page(start_app(), "code")
+    at.radio(key="code-convention").set_value("plain").run()
+    at.text_input(key="code-shapes").input("five by four").run()
+    assert "Shapes must look like" in at.error[0].value
