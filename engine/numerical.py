@@ -77,13 +77,24 @@ def network_numerical_gradient(
     eps: float = 1e-4,
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
     progress: Callable | None = None,
+    path: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every coordinate's finite difference, and where a ReLU kink was crossed.
 
     Returns (numerical, kinks): `kinks[p]` is True when moving parameter p by +-e
     flips the sign of some ReLU pre-activation, so the difference straddles a kink
     and may legitimately disagree with the analytic (sub)gradient.
+
+    `path`: "interpolated" (float64 default) samples each example's loss as a function
+    of one unit's pre-activation shift at a few points and evaluates its interpolating
+    polynomial at every +-e*a[n, j] at once; "batched" evaluates every perturbed cost
+    in full, summed like the loop (the float32 default, where the loop's own round-off
+    is the point). Both equal the seed's loop to within its round-off.
     """
+    if path == "auto":
+        path = "interpolated" if impl.dtype == np.float64 else "batched"
+    if path not in ("interpolated", "batched"):
+        raise ValueError(f"path must be 'auto', 'interpolated' or 'batched', got {path!r}")
     net = _BaseEvaluation(problem, impl)
     eps = impl.dtype(eps)
     grad = np.zeros(problem.layout.n_params, dtype=impl.dtype)
@@ -92,18 +103,28 @@ def network_numerical_gradient(
     done = 0
     for k, (rows, cols) in enumerate(problem.layout.shapes):
         widest_above = max([rows] + [s for s in problem.layer_sizes[k + 2 :]])
+        flat_all = np.arange(rows * cols)
+        if path == "interpolated":
+            block, kinky_units = net.interpolated_matrix(k, eps, chunk_elements)
+            grad[offsets[k] : offsets[k + 1]] = block.ravel()
+            redo = flat_all[np.repeat(kinky_units, cols)]
+        else:
+            redo = flat_all
         chunk = max(1, chunk_elements // (problem.m * widest_above))
-        for start in range(0, rows * cols, chunk):
-            flat = np.arange(start, min(start + chunk, rows * cols))
+        for start in range(0, redo.size, chunk):
+            flat = redo[start : start + chunk]
             values, kinked = net.perturbed_costs(k, flat, impl.stencil, eps)
             total = sum(impl.dtype(w) * v for w, v in zip(impl.stencil.weights, values))
             grad[offsets[k] + flat] = total / eps
             kinks[offsets[k] + flat] = kinked
-            done += flat.size
-            if progress is not None:
-                progress(done, problem.layout.n_params)
+        done += rows * cols
+        if progress is not None:
+            progress(done, problem.layout.n_params)
     grad[: impl.first_checked_index] = 0
     return grad, kinks
+
+
+INTERPOLATION_NODES = 7  # a degree-6 polynomial: exact far below round-off for |t| <= e
 
 
 class _BaseEvaluation:
@@ -120,6 +141,7 @@ class _BaseEvaluation:
         self.A, self.Z = forward(self.thetas, self.X, problem.activation, impl)
         self.output_losses = example_losses(self.Z[-1], self.Y, impl)
         self.data_total = np.sum(self.output_losses)
+        self.example_totals = np.sum(self.output_losses, axis=1)
         self.reg_factor = impl.cost_reg_factor(problem.lamb, problem.m)
         self.reg_total = regularization_sum(self.thetas, impl)
         self.reg_masks = [impl.cost_regularized(t) for t in self.thetas]
@@ -161,6 +183,79 @@ class _BaseEvaluation:
             z = add_bias(self.f(z)) @ self.thetas[layer].T
         data = np.sum(example_losses(z, self.Y[None], self.impl), axis=(1, 2))
         return data, crossed
+
+    def interpolated_matrix(self, k: int, eps, chunk_elements: int):
+        """All finite differences of Theta_k from a few forward passes per unit.
+
+        Each example's loss, as a function of the shift t of unit i's pre-activation,
+        is sampled at Chebyshev-Lobatto nodes in [-T, T] (T = e * max|a|) and interpolated;
+        the stencil is then applied to the polynomial at t = s * e * a[n, j] for every
+        j at once, which is a few matrix products. Returns the (rows, cols) block and
+        the units whose shifts crossed a ReLU kink (to be redone the batched way).
+        """
+        rows, cols = self.thetas[k].shape
+        a = self.A[k]
+        reach = eps * max(float(np.abs(a).max()), 1e-300)
+        # Chebyshev-Lobatto nodes: the ends +-T are sampled too, so a kink that any
+        # actual shift reaches is seen (pre-activations move monotonically with t)
+        tau = np.cos(np.pi * np.arange(INTERPOLATION_NODES) / (INTERPOLATION_NODES - 1))
+        to_coefficients = np.linalg.inv(np.vander(tau, INTERPOLATION_NODES, increasing=True))
+        widest_above = max(self.problem.layer_sizes[k + 2 :], default=1)
+        per_unit = INTERPOLATION_NODES * self.problem.m * widest_above
+        chunk = max(1, chunk_elements // per_unit)
+        stencil = self.impl.stencil
+        moments = [
+            sum(w * s**p for w, s in zip(stencil.weights, stencil.steps))
+            for p in range(INTERPOLATION_NODES)
+        ]
+        scaled = eps * a / reach  # (m, cols), |scaled| <= 1
+        block = np.zeros((rows, cols))
+        kinky = np.zeros(rows, dtype=bool)
+        for start in range(0, rows, chunk):
+            units = np.arange(start, min(start + chunk, rows))
+            samples, crossed = [], np.zeros(units.size, dtype=bool)
+            for t in reach * tau:
+                change, flipped = self._example_loss_changes(k, units, t)
+                samples.append(change)
+                crossed |= flipped
+            coefficients = np.tensordot(to_coefficients, np.stack(samples), axes=(1, 0))
+            power = np.ones_like(scaled)
+            for p in range(1, INTERPOLATION_NODES):
+                power = power * scaled
+                if moments[p] != 0:
+                    block[units] += moments[p] * (coefficients[p] @ power)
+            kinky[units] = crossed
+        block /= eps * self.problem.m
+        block += self._penalty_differences(k, eps)
+        return block, kinky
+
+    def _penalty_differences(self, k: int, eps):
+        """The stencil applied to the penalty directly: factor * sum w ((t + s e)^2 - t^2) / e."""
+        theta = self.thetas[k]
+        total = sum(
+            w * ((theta + s * eps) ** 2 - theta**2)
+            for w, s in zip(self.impl.stencil.weights, self.impl.stencil.steps)
+        )
+        return np.where(self.reg_masks[k], self.reg_factor * total / eps, 0.0)
+
+    def _example_loss_changes(self, k: int, units: np.ndarray, t: float):
+        """L_n(t) - L_n(0) per (unit, example): unit i of layer k+1 shifted by t."""
+        z_unit = self.Z[k][:, units].T + t  # (units, m)
+        if k == len(self.thetas) - 1:
+            y_unit = self.Y[:, units].T
+            new = example_losses(z_unit, y_unit, self.impl)
+            return new - self.output_losses[:, units].T, np.zeros(units.size, dtype=bool)
+        crossed = self._crosses_kink(z_unit, self.Z[k][:, units].T)
+        change = self.f(z_unit) - self.A[k + 1][:, units + 1].T
+        z = (
+            self.Z[k + 1][None]
+            + change[:, :, None] * self.thetas[k + 1][:, units + 1].T[:, None, :]
+        )
+        for layer in range(k + 2, len(self.thetas)):
+            crossed |= self._crosses_kink(z, self.Z[layer - 1][None])
+            z = add_bias(self.f(z)) @ self.thetas[layer].T
+        new = np.sum(example_losses(z, self.Y[None], self.impl), axis=2)
+        return new - self.example_totals[None], crossed
 
     def _crosses_kink(self, z_new, z_old) -> np.ndarray:
         if not self.tracks_kinks:

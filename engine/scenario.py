@@ -81,7 +81,7 @@ class Scenario:
 
 SEED_SCENARIO = Scenario(bugs=SEED_BUGS)
 
-# Calibrated on the fast numerical path (2 cores): per perturbation and example, each
+# Calibrated on the fast numerical paths (2 cores): per evaluation and example, each
 # re-evaluated unit costs ~3.5e-8 s (activation, cross-entropy), each multiply-add of
 # a re-run layer ~1.5e-9 s. Against the real path: 400-25-10, m = 100 is estimated at
 # 0.8 s (took 0.72 s); deeper nets are overestimated up to 2.5x, the safe side.
@@ -116,22 +116,33 @@ class Workload:
 
 
 def estimate_workload(scenario: Scenario) -> Workload:
-    """What one exact check of `scenario` costs on the structured fast path."""
+    """What one exact check of `scenario` costs on the numerical path it will take.
+
+    float64 checks interpolate (a few shifted forward passes per unit, then matrix
+    products); float32 checks evaluate every perturbed cost ("batched").
+    """
+    from .numerical import INTERPOLATION_NODES
+
     sizes = scenario.layer_sizes
     n_matrices = len(sizes) - 1
+    batched = "float32" in scenario.bugs
     n_params, units, madds = 0, 0.0, 0.0
     for k in range(n_matrices):
-        perturbations = 2.0 * sizes[k + 1] * (sizes[k] + 1) * scenario.m
-        n_params += sizes[k + 1] * (sizes[k] + 1)
+        rows, cols = sizes[k + 1], sizes[k] + 1
+        n_params += rows * cols
+        # evaluations of the perturbed unit's layers above, per example
+        evaluations = (2.0 * cols if batched else INTERPOLATION_NODES) * rows * scenario.m
         if k == n_matrices - 1:
-            units += perturbations  # one output unit moves
-            continue
-        units += perturbations * (1 + sum(sizes[k + 2 :]))
-        # a rank-one update of the next layer, then full layers above it
-        madds += perturbations * (
-            sizes[k + 2]
-            + sum(sizes[layer] * sizes[layer + 1] for layer in range(k + 2, n_matrices))
-        )
+            units += evaluations  # one output unit moves
+        else:
+            units += evaluations * (1 + sum(sizes[k + 2 :]))
+            # a rank-one update of the next layer, then full layers above it
+            madds += evaluations * (
+                sizes[k + 2]
+                + sum(sizes[layer] * sizes[layer + 1] for layer in range(k + 2, n_matrices))
+            )
+        if not batched:  # the polynomial applied to every column: matrix products
+            madds += 0.1 * (INTERPOLATION_NODES - 1) * rows * scenario.m * cols
     activations = scenario.m * sum(s + 1 for s in sizes) * 8 * 4
     return Workload(n_params, units, madds, activations + n_params * 8 * 12 + 64 * 1024**2)
 
