@@ -26,6 +26,7 @@ from ui.frame import SETTINGS_KEY, settings_of  # noqa: E402
 CASES = [
     ("3-5-3, m = 5 (default)", Scenario(), 0.3),
     ("400-25-10, m = 100", Scenario(layer_sizes=(400, 25, 10), m=100), 2.0),
+    ("1000-990-10, m = 100 (1M)", Scenario(layer_sizes=(1000, 990, 10), m=100), None),
 ]
 
 
@@ -60,7 +61,8 @@ def main(argv=None) -> None:
     print(f"{'scenario':<26}{'cold s':>9}{'warm s':>9}{'toggle s':>10}{'budget s':>10}")
     for name, scenario, budget in CASES:
         t = measure(scenario, args.repeat)
-        print(f"{name:<26}{t['cold']:>9.3f}{t['warm']:>9.3f}{t['toggle']:>10.3f}{budget:>10.1f}")
+        shown = f"{budget:>10.1f}" if budget else f"{'-':>10}"
+        print(f"{name:<26}{t['cold']:>9.3f}{t['warm']:>9.3f}{t['toggle']:>10.3f}{shown}")
 
 
 if __name__ == "__main__":

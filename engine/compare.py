@@ -54,11 +54,11 @@ class MatrixComparison:
     def shape(self) -> tuple[int, int]:
         return self.analytic.shape
 
-    @property
+    @cached_property
     def abs_diff(self) -> np.ndarray:
         return np.abs(self.analytic - self.numerical)
 
-    @property
+    @cached_property
     def relative_difference(self) -> float:
         return seed_relative_difference(self.analytic, self.numerical)
 
@@ -74,7 +74,7 @@ class MatrixComparison:
     def agrees(self) -> bool:
         return self.n_diverging == 0
 
-    @property
+    @cached_property
     def worst(self) -> tuple[int, int]:
         """(row, column) of the largest relative error, ties broken by absolute difference."""
         order = np.lexsort((self.abs_diff.ravel(), self.rel_error.ravel()))
@@ -175,7 +175,7 @@ class CheckResult:
             for k, (name, *pieces) in enumerate(zip(self.layout.names, *parts))
         )
 
-    @property
+    @cached_property
     def worst_index(self) -> int:
         return int(np.lexsort((self.abs_diff, self.rel_error))[-1])
 

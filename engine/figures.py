@@ -6,6 +6,8 @@ diverging entries always in DIVERGING_COLOUR with an 'x' marker, kinks in KINK_C
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,6 +19,7 @@ MATRIX_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#bcbd2
 DIVERGING_COLOUR = "#d62728"
 KINK_COLOUR = "#ff7f0e"
 WEBGL_ABOVE = 5000  # points; SVG scatters get slow beyond a few thousand
+MAX_SCATTER_POINTS = 20_000  # agreeing points drawn; diverging ones are always all drawn
 
 
 def matrix_colour(index: int) -> str:
@@ -30,20 +33,104 @@ def _hover_grid(m: MatrixComparison) -> np.ndarray:
     )
 
 
-def matrix_heatmaps(m: MatrixComparison, third: str = "difference") -> go.Figure:
+MAX_HEATMAP_CELLS = 40_000  # per panel; larger matrices are shown in blocks
+MAX_MARKERS = 2_000  # 'x' marks per panel; beyond that the difference panel tells
+
+
+@dataclass(frozen=True, eq=False)
+class HeatmapGrid:
+    """What a heatmap shows of a matrix: every entry, or each block's worst entry."""
+
+    analytic: np.ndarray
+    numerical: np.ndarray
+    rel_error: np.ndarray
+    diverging: np.ndarray
+    row_labels: list
+    column_labels: list
+    block: tuple[int, int]
+    region: tuple[int, int, int, int]  # row start, row stop, column start, column stop
+
+    @property
+    def note(self) -> str | None:
+        if self.block == (1, 1):
+            return None
+        return (
+            f"each cell is the worst entry (largest relative error) of a "
+            f"{self.block[0]}x{self.block[1]} block"
+        )
+
+
+def heatmap_grid(
+    m: MatrixComparison,
+    max_cells: int = MAX_HEATMAP_CELLS,
+    region: tuple[int, int, int, int] | None = None,
+) -> HeatmapGrid:
+    """The matrix (or a region of it), reduced to at most `max_cells` cells.
+
+    Blocks keep their worst entry, not an average: a single wrong entry in a
+    million stays visible, and a block is marked diverging if any entry in it is.
+    """
+    r0, r1, c0, c1 = region or (0, m.shape[0], 0, m.shape[1])
+    parts = [np.asarray(v, float)[r0:r1, c0:c1] for v in (m.analytic, m.numerical, m.rel_error)]
+    diverging = m.diverging[r0:r1, c0:c1]
+    rows, cols = diverging.shape
+    br = min(rows, int(np.ceil(np.sqrt(rows * cols / max_cells))))
+    bc = int(np.ceil(cols / max(1, max_cells // -(-rows // br))))
+    row_labels, column_labels = m.row_labels[r0:r1], m.column_labels[c0:c1]
+    if (br, bc) == (1, 1):
+        return HeatmapGrid(*parts, diverging, row_labels, column_labels, (1, 1), (r0, r1, c0, c1))
+    R, C = -(-rows // br), -(-cols // bc)
+
+    def blocks(a, fill):
+        padded = np.full((R * br, C * bc), fill, dtype=a.dtype)
+        padded[:rows, :cols] = a
+        return padded.reshape(R, br, C, bc).transpose(0, 2, 1, 3).reshape(R, C, br * bc)
+
+    worst = np.argmax(blocks(parts[2], -1.0), axis=2)[..., None]
+    picked = [np.take_along_axis(blocks(a, np.nan), worst, axis=2)[..., 0] for a in parts]
+    any_diverging = blocks(diverging, False).any(axis=2)
+    return HeatmapGrid(
+        *picked,
+        any_diverging,
+        [_span(row_labels[i * br : (i + 1) * br]) for i in range(R)],
+        [_span(column_labels[j * bc : (j + 1) * bc]) for j in range(C)],
+        (br, bc),
+        (r0, r1, c0, c1),
+    )
+
+
+def _span(labels: list) -> str:
+    """'hidden 0'..'hidden 9' -> 'hidden 0-9'."""
+    first, last = labels[0], labels[-1]
+    if first == last:
+        return first
+    head, _, a = first.rpartition(" ")
+    tail_head, _, b = last.rpartition(" ")
+    return f"{head} {a}–{b}" if head == tail_head and head else f"{first}–{last}"
+
+
+def matrix_heatmaps(
+    m: MatrixComparison,
+    third: str = "difference",
+    region: tuple[int, int, int, int] | None = None,
+    max_cells: int = MAX_HEATMAP_CELLS,
+) -> go.Figure:
     """Analytic, numerical and their difference (or log10 relative error), side by side.
 
-    Rows and columns are labelled by unit; diverging cells carry a red 'x'.
+    Rows and columns are labelled by unit; diverging cells carry a red 'x'. Matrices
+    larger than `max_cells` are shown in blocks (each block's worst entry, noted in the
+    title); `region` zooms into rows r0:r1 and columns c0:c1.
     """
-    analytic, numerical = np.asarray(m.analytic, float), np.asarray(m.numerical, float)
+    grid = heatmap_grid(m, max_cells, region)
+    analytic, numerical = grid.analytic, grid.numerical
     if third == "log_rel_error":
-        extra, extra_title = np.log10(np.maximum(m.rel_error, 1e-17)), "log10 relative error"
-        extra_scale, extra_mid = "Viridis", None
+        extra = np.log10(np.maximum(grid.rel_error, 1e-17))
+        extra_title, extra_scale, extra_mid = "log10 relative error", "Viridis", None
     else:
         extra, extra_title = analytic - numerical, "analytic - numerical"
         extra_scale, extra_mid = "RdBu_r", 0.0
-    x, y = m.column_labels, m.row_labels
-    limit = float(max(np.abs(analytic).max(), np.abs(numerical).max(), 1e-300))
+    x, y = grid.column_labels, grid.row_labels
+    limit = float(max(np.nanmax(np.abs(analytic)), np.nanmax(np.abs(numerical)), 1e-300))
     fig = make_subplots(
         rows=1,
         cols=3,
@@ -55,8 +142,9 @@ def matrix_heatmaps(m: MatrixComparison, third: str = "difference") -> go.Figure
         "%{y}, %{x}<br>analytic %{customdata[0]:.6g}<br>numerical %{customdata[1]:.6g}"
         "<br>relative error %{customdata[2]:.2e}<extra></extra>"
     )
-    custom = _hover_grid(m)
-    rows, cols = np.nonzero(m.diverging)
+    custom = np.stack([analytic, numerical, grid.rel_error], -1)
+    rows, cols = np.nonzero(grid.diverging)
+    marked = rows.size <= MAX_MARKERS
     # one shared colour bar for analytic and numerical (in the gap after panel 2)
     for col, (z, scale, mid, bar_x) in enumerate(
         [
@@ -82,7 +170,7 @@ def matrix_heatmaps(m: MatrixComparison, third: str = "difference") -> go.Figure
             row=1,
             col=col,
         )
-        if rows.size:
+        if rows.size and marked:
             fig.add_trace(
                 go.Scatter(
                     x=[x[c] for c in cols],
@@ -103,11 +191,17 @@ def matrix_heatmaps(m: MatrixComparison, third: str = "difference") -> go.Figure
             )
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category", tickangle=-45)
+    r0, r1, c0, c1 = grid.region
+    where = "" if (r1 - r0, c1 - c0) == m.shape else f", rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1}"
+    notes = [
+        n for n in (grid.note, None if marked else f"{rows.size} diverging cells, not marked") if n
+    ]
     fig.update_layout(
-        title=f"{m.name} ({m.shape[0]}x{m.shape[1]}): {m.n_diverging} of {m.analytic.size} "
-        f"entries diverge (marked x), relative difference {m.relative_difference:.3g}",
-        height=max(260, 80 + 22 * m.shape[0]),
-        margin=dict(l=10, r=10, t=70, b=10),
+        title=f"{m.name} ({m.shape[0]}x{m.shape[1]}{where}): {m.n_diverging} of "
+        f"{m.analytic.size} entries diverge (marked x), relative difference "
+        f"{m.relative_difference:.3g}" + (f"<br><sub>{'; '.join(notes)}</sub>" if notes else ""),
+        height=min(900, max(260, 80 + 22 * len(y))),
+        margin=dict(l=10, r=10, t=80 if notes else 70, b=10),
     )
     return fig
 
@@ -125,25 +219,25 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
         "%{text}<br>analytic %{x:.6g}<br>numerical %{y:.6g}"
         "<br>relative error %{customdata:.2e}<extra></extra>"
     )
-    # one string per point: far cheaper for plotly to copy than several object columns
-    where = (
-        table["matrix"]
-        + " row "
-        + table["row"].astype(str)
-        + " ("
-        + table["row unit"]
-        + "), column "
-        + table["column"].astype(str)
-        + " ("
-        + table["column unit"]
-        + ")"
-    )
 
     def points(part: pd.DataFrame) -> dict:
+        # one hover string per point: far cheaper for plotly to copy than object columns
+        where = (
+            part["matrix"]
+            + " row "
+            + part["row"].astype(str)
+            + " ("
+            + part["row unit"]
+            + "), column "
+            + part["column"].astype(str)
+            + " ("
+            + part["column unit"]
+            + ")"
+        )
         return dict(
             x=part["analytic"].to_numpy(),
             y=part["numerical"].to_numpy(),
-            text=where[part.index].to_numpy(),
+            text=where.to_numpy(),
             customdata=part["rel error"].to_numpy(),
             hovertemplate=hover,
             mode="markers",
@@ -151,6 +245,10 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
 
     kinked = table["kink"] & result.beyond_noise & ~table["diverges"]
     calm = table[~table["diverges"] & ~kinked]
+    sampled = len(calm) > MAX_SCATTER_POINTS
+    if sampled:  # every diverging point stays; agreeing ones are sampled
+        keep = np.random.default_rng(0).choice(len(calm), MAX_SCATTER_POINTS, replace=False)
+        calm = calm.iloc[np.sort(keep)]
     fig = go.Figure()
     lo = float(min(table["analytic"].min(), table["numerical"].min(), 0))
     hi = float(max(table["analytic"].max(), table["numerical"].max(), 0))
@@ -195,7 +293,14 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
         )
     )
     fig.update_layout(
-        title=f"Analytic vs numerical, all {len(table)} parameters ({result.n_diverging} diverge)",
+        title=f"Analytic vs numerical, all {len(table):,} parameters "
+        f"({result.n_diverging:,} diverge)"
+        + (
+            f"<br><sub>agreeing points: a random {MAX_SCATTER_POINTS:,} of them shown; every "
+            "diverging point is shown</sub>"
+            if sampled
+            else ""
+        ),
         xaxis_title="analytic (backprop)",
         yaxis_title="numerical (finite differences)",
         height=480,

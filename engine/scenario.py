@@ -89,6 +89,7 @@ SECONDS_PER_UNIT = 3.5e-8
 SECONDS_PER_MULTIPLY_ADD = 1.5e-9
 MAX_SECONDS = 30.0
 MAX_BYTES = 2 * 1024**3
+MAX_PARAMS = 2_000_000  # what the app's views (tables, figures) are built to show
 
 
 class WorkTooLarge(ValueError):
@@ -147,13 +148,16 @@ def estimate_workload(scenario: Scenario) -> Workload:
     return Workload(n_params, units, madds, activations + n_params * 8 * 12 + 64 * 1024**2)
 
 
-def check_workload(scenario: Scenario, max_seconds=MAX_SECONDS, max_bytes=MAX_BYTES) -> Workload:
+def check_workload(
+    scenario: Scenario, max_seconds=MAX_SECONDS, max_bytes=MAX_BYTES, max_params=MAX_PARAMS
+) -> Workload:
     """The workload, or WorkTooLarge with the estimate when it exceeds the limits."""
     work = estimate_workload(scenario)
-    if work.seconds > max_seconds or work.bytes > max_bytes:
+    if work.seconds > max_seconds or work.bytes > max_bytes or work.n_params > max_params:
         raise WorkTooLarge(
-            f"{work.describe()}; the limit here is {max_seconds:g} s and "
-            f"{max_bytes / 1024**3:g} GB. Use fewer examples or smaller layers."
+            f"{work.describe()}; the limits here are {max_seconds:g} s, "
+            f"{max_bytes / 1024**3:g} GB and {max_params:,} parameters. Use fewer examples "
+            "or smaller layers."
         )
     return work
 

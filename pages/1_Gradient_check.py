@@ -37,15 +37,28 @@ for m in result.matrices:
         f"**Worst entry**  \n{m.describe_worst().removeprefix(m.name + ' ')}  \n"
         f"relative error {m.rel_error.max():.2g}"
     )
-    chart(
-        figures.matrix_heatmaps(m, "log_rel_error" if third != "difference" else "difference"),
-        f"heatmap-{m.name}",
-        scenario,
-        m.name,
-    )
+    mode = "log_rel_error" if third != "difference" else "difference"
+    chart(cache.heatmaps(scenario, m.index, mode), f"heatmap-{m.name}", scenario, m.name)
+    if m.analytic.size > figures.MAX_HEATMAP_CELLS:
+        with st.expander(f"Zoom into a region of {m.name}"):
+            rows = st.slider(
+                "Rows", 0, m.shape[0], (0, min(m.shape[0], 50)), key=f"zoom-rows-{m.name}"
+            )
+            cols = st.slider(
+                "Columns", 0, m.shape[1], (0, min(m.shape[1], 50)), key=f"zoom-cols-{m.name}"
+            )
+            if rows[1] > rows[0] and cols[1] > cols[0]:
+                region = (rows[0], rows[1], cols[0], cols[1])
+                chart(
+                    cache.heatmaps(scenario, m.index, mode, region),
+                    f"zoom-{m.name}",
+                    scenario,
+                    f"{m.name}-zoom",
+                )
+
 
 st.subheader("All parameters")
-chart(figures.gradient_scatter(result), "scatter", scenario, "scatter")
+chart(cache.scatter(scenario), "scatter", scenario, "scatter")
 
 st.subheader("Side by side, the seed's way")
 only = st.toggle("Only diverging rows", key="only-diverging", persist_state="session")

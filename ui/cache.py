@@ -2,6 +2,9 @@
 
 The key is the scenario's canonical JSON, so equal settings share one entry across
 users (results depend on nothing else), while per-user state stays in session_state.
+Results and figures are kept with `cache_resource`, i.e. shared, not copied: they are
+read-only by convention (frozen dataclasses; no view writes into them), and copying a
+million-parameter result on every rerun would cost more than computing its views.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import json
 
 import streamlit as st
 
+from engine import figures
 from engine.compare import CheckResult
 from engine.diagnosis import Finding, diagnose
 from engine.scenario import Scenario
@@ -20,12 +24,12 @@ def scenario_key(scenario: Scenario) -> str:
     return json.dumps(scenario.to_dict(), sort_keys=True)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _check(key: str) -> CheckResult:
     return Scenario.from_dict(json.loads(key)).run()
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _diagnosis(key: str) -> list[Finding]:
     return diagnose(_check(key))
 
@@ -49,3 +53,22 @@ def findings(scenario: Scenario) -> list[Finding]:
 def sweep(scenario: Scenario):
     with st.spinner("Sweeping eps from 1e-1 to 1e-13…"):
         return _sweep(scenario_key(scenario))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _heatmaps(key: str, index: int, mode: str, region):
+    return figures.matrix_heatmaps(_check(key).matrices[index], mode, region)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _scatter(key: str):
+    return figures.gradient_scatter(_check(key))
+
+
+def heatmaps(scenario: Scenario, index: int, mode: str = "difference", region=None):
+    """A matrix's heatmaps, built once per scenario (figures are never modified after)."""
+    return _heatmaps(scenario_key(scenario), index, mode, region)
+
+
+def scatter(scenario: Scenario):
+    return _scatter(scenario_key(scenario))

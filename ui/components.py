@@ -15,6 +15,7 @@ STATUS_STYLE = {
     "fail": ("red", ":material/cancel:", "FAIL: the gradients diverge"),
 }
 STYLED_ROWS_LIMIT = 5000
+TABLE_ROWS_LIMIT = 50_000
 MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~$:")
 
 
@@ -79,6 +80,12 @@ def noise_note(result: CheckResult) -> None:
 def styled_table(result: CheckResult, only_diverging: bool) -> None:
     """The seed's side-by-side list, diverging rows highlighted (pandas Styler)."""
     table = result.table()
+    if len(table) > TABLE_ROWS_LIMIT and not only_diverging:
+        st.caption(
+            f"{len(table):,} parameters: only the diverging and kinked rows are listed here; "
+            "the CSV download in the sidebar has every row."
+        )
+        table = table[table["diverges"] | table["kink"]]
     if only_diverging:
         table = table[table["diverges"]]
     if table.empty:
