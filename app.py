@@ -8,7 +8,7 @@ import streamlit as st
 
 from engine.bugs import SEED_BUGS
 from ui import cache
-from ui.components import status_card
+from ui.components import exact_on_demand, status_card
 from ui.frame import frame, load_seed_scenario
 
 scenario = frame("Overview")
@@ -21,13 +21,12 @@ st.markdown(
     "the mistake in plain words, with the numbers behind it."
 )
 
-result = cache.check_result(scenario)
-findings = cache.findings(scenario)
 st.subheader("Status of the current scenario")
 st.caption(
     scenario.describe() + (f"; bugs on: {', '.join(scenario.bugs)}" if scenario.bugs else "")
 )
-status_card(result, findings)
+if exact_on_demand(scenario, "overview"):
+    status_card(cache.check_result(scenario), cache.findings(scenario))
 
 st.subheader("Where this started")
 left, right = st.columns([3, 2])

@@ -4,15 +4,23 @@ import streamlit as st
 
 from engine import figures
 from ui import cache
-from ui.components import noise_note, status_badge, styled_table, top_finding
+from ui.components import (
+    exact_on_demand,
+    noise_note,
+    status_badge,
+    styled_table,
+    top_finding,
+)
 from ui.frame import frame
 from ui.share import chart
 
 scenario = frame("Gradient check", icon=":material/grid_on:")
+st.title("Gradient check")
+if not exact_on_demand(scenario, "check"):
+    st.stop()
 result = cache.check_result(scenario)
 findings = cache.findings(scenario)
 
-st.title("Gradient check")
 status_badge(result)
 if findings:
     top_finding(findings[0])

@@ -178,3 +178,21 @@ def test_changing_a_setting_hides_stale_training_runs():
     at = toggle_bug(at, "float32")
     assert not plotly_figures(at)
     assert "Press **Train**" in texts(at)
+
+
+def test_big_networks_show_the_fast_screen_first_and_the_exact_check_on_demand():
+    at = start_app()
+    at.session_state[SETTINGS_KEY] = {
+        **settings_of(Scenario()),
+        "sizes": "700-300-10",
+        "bugs": ["bias-regularized"],
+    }
+    at = open_page(at.run(), "check")
+    assert "Fast screen" in texts(at) and "Theta1 bias" in texts(at)
+    assert not plotly_figures(at)
+    next(b for b in at.button if b.label == "Run the exact check").click().run()
+    assert not at.exception
+    titles = [f["layout"]["title"]["text"] for f in plotly_figures(at)]
+    assert len(titles) == 4  # two heatmaps, a zoom into the aggregated Theta1, the scatter
+    assert "worst entry" in titles[0] and "rows 0-49" in titles[1]
+    assert "bias-regularized" in texts(at)

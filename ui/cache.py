@@ -17,6 +17,7 @@ from engine import figures
 from engine.compare import CheckResult
 from engine.diagnosis import Finding, diagnose
 from engine.scenario import Scenario
+from engine.screen import screen_problem
 from engine.sweep import epsilon_sweep
 
 
@@ -72,3 +73,14 @@ def heatmaps(scenario: Scenario, index: int, mode: str = "difference", region=No
 
 def scatter(scenario: Scenario):
     return _scatter(scenario_key(scenario))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _screen(key: str):
+    scenario = Scenario.from_dict(json.loads(key))
+    return screen_problem(scenario.problem(), scenario.bugs)
+
+
+def screen(scenario: Scenario):
+    with st.spinner("Screening each matrix's bias column and weights…"):
+        return _screen(scenario_key(scenario))

@@ -109,3 +109,36 @@ def _highlight(row: pd.Series) -> list[str]:
     else:
         style = ""
     return [style] * len(row)
+
+
+EXACT_ON_DEMAND_ABOVE = 200_000  # parameters: above this the fast screen runs first
+
+
+def exact_on_demand(scenario, key_prefix: str) -> bool:
+    """For big networks: show the fast screen, and run the exact check only when asked.
+
+    Returns True when the exact check should be shown now.
+    """
+    from ui import cache
+
+    work = scenario.layer_sizes
+    n_params = sum(o * (i + 1) for i, o in zip(work[:-1], work[1:]))
+    if n_params <= EXACT_ON_DEMAND_ABOVE:
+        return True
+    asked = st.session_state.setdefault("exact-asked", set())
+    key = cache.scenario_key(scenario)
+    if key in asked:
+        return True
+    result = cache.screen(scenario)
+    with st.container(border=True):
+        st.markdown(
+            f"**Fast screen** ({n_params:,} parameters): {escape_markdown(result.describe())}"
+        )
+        st.caption(
+            "Each matrix's bias column and weights checked along random directions, with "
+            "sampled entries in failing blocks. The exact check computes every entry."
+        )
+        if st.button("Run the exact check", key=f"{key_prefix}-exact", type="primary"):
+            asked.add(key)
+            st.rerun()
+    return False
