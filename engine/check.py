@@ -96,12 +96,14 @@ def check_functions(
     threshold: float | None = None,
     dtype="float64",
     progress: Callable | None = None,
+    client=None,
 ) -> CheckResult:
     """Check any cost(theta) -> float against gradient(theta) -> vector.
 
     The parameter vector is cut into matrices by `shapes`, row-major, in order; if
     the shapes chain like a network (column 0 = bias), rows and columns are named
-    after units. The numerical side is the seed's loop over every coordinate.
+    after units. The numerical side is the seed's loop over every coordinate, run on
+    a Dask cluster when `client` is given (same numbers; see `engine.parallel`).
     """
     layout = Layout.from_shapes(shapes)
     if method not in STENCILS:
@@ -119,7 +121,14 @@ def check_functions(
     def J(t):
         return _cost_value(cost(t))
 
-    numeric = loop_gradient(J, theta, eps, STENCILS[method], 0, dtype, progress)
+    if client is None:
+        numeric = loop_gradient(J, theta, eps, STENCILS[method], 0, dtype, progress)
+    else:
+        from .parallel import parallel_loop_gradient
+
+        numeric = parallel_loop_gradient(
+            J, theta, client, eps, STENCILS[method], 0, dtype, progress=progress
+        )
     return result_from_arrays(
         analytic.astype(dtype),
         numeric,

@@ -117,6 +117,8 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["check-code"]:
         return check_code_main(argv[1:])
+    if argv[:1] == ["bug-matrix"]:
+        return bug_matrix_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_bugs:
@@ -290,7 +292,64 @@ def build_check_code_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--table", choices=("auto", "all", "diverging", "none"), default="auto")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_dask_flag(parser, "spread the numerical gradient's cost evaluations")
     return parser
+
+
+def add_dask_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--dask",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help=f"{what} over Dask: a local cluster (one worker per core) with no ADDRESS, or "
+        "the scheduler at ADDRESS (e.g. tcp://10.0.0.5:8786)",
+    )
+
+
+def bug_matrix_main(argv) -> int:
+    """Every catalogue bug on many seeds: is it named first, how big is its signal."""
+    from .parallel import bug_seed_matrix, dask_client
+
+    parser = argparse.ArgumentParser(
+        prog="python -m engine bug-matrix",
+        description="Switch on each catalogue bug alone on N seeds of a network and report "
+        "how often the diagnosis names it first.",
+    )
+    parser.add_argument("--seeds", type=int, default=20, help="number of seeds (%(default)s)")
+    parser.add_argument("--sizes", default="3,5,3")
+    parser.add_argument("--m", default=5)
+    parser.add_argument("--lambda", dest="lamb", default=1.0)
+    add_dask_flag(parser, "run the cells")
+    args = parser.parse_args(argv)
+    try:
+        args.seed, args.eps, args.activation, args.threshold, args.bug = (
+            0,
+            1e-4,
+            "sigmoid",
+            None,
+            [],
+        )
+        scenario = scenario_from_args(args)
+        if args.seeds < 1:
+            raise ValueError("--seeds must be at least 1")
+    except ValueError as error:
+        parser.print_usage(sys.stderr)
+        print(f"python -m engine bug-matrix: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    options = dict(layer_sizes=scenario.layer_sizes, m=scenario.m, lamb=scenario.lamb)
+    if args.dask:
+        with dask_client(None if args.dask == "local" else args.dask) as client:
+            table = bug_seed_matrix(range(args.seeds), client=client, **options)
+    else:
+        table = bug_seed_matrix(range(args.seeds), **options)
+    summary = table.groupby("bug", sort=False).agg(
+        named_first=("named_first", "mean"),
+        median_relative_difference=("relative_difference", "median"),
+    )
+    print(f"{args.seeds} seeds of {scenario.describe()}")
+    print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
+    return EXIT_AGREE if table["named_first"].all() else EXIT_DIVERGE
 
 
 def check_code_main(argv) -> int:
@@ -318,6 +377,7 @@ def check_code_main(argv) -> int:
         scenario.eps,
         args.labels,
         limits,
+        dask=args.dask,
     )
     if not run.ok:
         payload = {

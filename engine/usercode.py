@@ -84,8 +84,14 @@ def run_user_code(
     label_base: int = 0,
     limits: Limits = Limits(),
     progress: Callable[[int, int], None] | None = None,
+    dask: str | None = None,
 ) -> CodeRun:
-    """Run the user's `source` in a child process and check its gradient."""
+    """Run the user's `source` in a child process and check its gradient.
+
+    `dask`: "local" (a local cluster, one worker per core) or a scheduler address to
+    spread the numerical gradient's cost evaluations. The Dask workers run the user's
+    cost outside this module's resource limits: for trusted, slow code only.
+    """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
     if convention == "seed" and len(problem.layer_sizes) != 3:
@@ -99,7 +105,16 @@ def run_user_code(
     with tempfile.TemporaryDirectory(prefix="gradscope-") as tmp:
         work = Path(tmp)
         _write_request(
-            work, source, problem, cost_name, gradient_name, convention, layout, eps, label_base
+            work,
+            source,
+            problem,
+            cost_name,
+            gradient_name,
+            convention,
+            layout,
+            eps,
+            label_base,
+            dask,
         )
         start = time.monotonic()
         returncode, timed_out = _run_child(work, limits, progress)
@@ -159,7 +174,16 @@ def source_label_hint(source: str, label_base: int) -> str | None:
 
 
 def _write_request(
-    work, source, problem, cost_name, gradient_name, convention, layout, eps, label_base
+    work,
+    source,
+    problem,
+    cost_name,
+    gradient_name,
+    convention,
+    layout,
+    eps,
+    label_base,
+    dask=None,
 ):
     request = {
         "source": source,
@@ -171,6 +195,7 @@ def _write_request(
         "lamb": problem.lamb,
         "eps": eps,
         "label_base": label_base,
+        "dask": dask,
     }
     (work / "request.json").write_text(json.dumps(request))
     np.savez(work / "request.npz", X=problem.X, y=problem.y + label_base, theta=problem.theta)

@@ -8,6 +8,7 @@ Everything the user's code prints goes to a bounded buffer, never to the parent.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -133,9 +134,16 @@ def run(request: dict, work: Path, lines: list[str], output) -> dict:
             progress_file.write_text(f"{done} {total}")
 
     try:
-        result = check_functions(
-            cost, gradient, theta, request["shapes"], eps=request["eps"], progress=progress
-        )
+        with _maybe_dask(request.get("dask")) as client:
+            result = check_functions(
+                cost,
+                gradient,
+                theta,
+                request["shapes"],
+                eps=request["eps"],
+                progress=progress,
+                client=client,
+            )
     except ValueError as error:
         if user_line(error) is None:
             return {"ok": False, "message": str(error), "line": None, "line_text": None}
@@ -152,6 +160,18 @@ def run(request: dict, work: Path, lines: list[str], output) -> dict:
         "cost": float(cost(np.asarray(result.theta))),
         "theta_from_code": "theta" in namespace and request.get("use_own_theta", True),
     }
+
+
+@contextlib.contextmanager
+def _maybe_dask(address):
+    """No cluster (None), a new local one ("local"), or the scheduler at `address`."""
+    if not address:
+        yield None
+        return
+    from engine.parallel import dask_client
+
+    with dask_client(None if address == "local" else address) as client:
+        yield client
 
 
 def label_hint(error: BaseException, request: dict) -> str | None:

@@ -111,6 +111,30 @@ if convention == "plain" and shapes is None:
     st.error("Shapes must look like `5x4, 3x6`.")
     st.stop()
 
+where = st.radio(
+    "Numerical gradient runs",
+    ["here", "local", "scheduler"],
+    horizontal=True,
+    key="code-dask",
+    format_func={
+        "here": "in the check process",
+        "local": "on a local Dask cluster",
+        "scheduler": "on a Dask scheduler",
+    }.get,
+    help="Dask spreads the cost evaluations over cores or machines, with the same numbers. "
+    "Its workers run your cost outside the check process's limits: for trusted, slow code.",
+)
+address = st.text_input(
+    "Dask scheduler address",
+    key="code-dask-address",
+    placeholder="tcp://127.0.0.1:8786",
+    disabled=where != "scheduler",
+)
+dask = {"here": None, "local": "local", "scheduler": address.strip() or None}[where]
+if where == "scheduler" and not dask:
+    st.error("Give the Dask scheduler's address, e.g. `tcp://127.0.0.1:8786`.")
+    st.stop()
+
 signature = hashlib.sha256(
     repr(
         (
@@ -141,6 +165,7 @@ if st.button("Run the check", type="primary", icon=":material/play_arrow:"):
         scenario.eps,
         label_base,
         progress=report,
+        dask=dask,
     )
     bar.empty()
     st.session_state["code-run"] = (signature, run)

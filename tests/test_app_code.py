@@ -70,3 +70,17 @@ def test_plain_convention_needs_readable_shapes():
     at.radio(key="code-convention").set_value("plain").run()
     at.text_input(key="code-shapes").input("five by four").run()
     assert "Shapes must look like" in at.error[0].value
+
+
+def test_the_page_can_send_the_numerical_gradient_to_dask():
+    at = open_page(start_app(), "code")
+    at.radio(key="code-dask").set_value("local").run()
+    next(b for b in at.button if b.label == "Run the check").click().run()
+    assert not at.exception
+    assert "FAIL" in texts(at) and "output layer" in texts(at)
+
+
+def test_a_dask_scheduler_needs_an_address():
+    at = open_page(start_app(), "code")
+    at.radio(key="code-dask").set_value("scheduler").run()
+    assert "scheduler's address" in at.error[0].value

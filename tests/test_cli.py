@@ -107,3 +107,15 @@ def test_report_flag_writes_the_same_self_contained_report(tmp_path):
 def test_report_to_an_unwritable_place_exits_2(tmp_path):
     code, _, err = run_cli("--table", "none", "--report", str(tmp_path / "missing" / "x.html"))
     assert code == 2 and "cannot write the report" in err
+
+
+def test_bug_matrix_names_every_bug_on_every_seed():
+    code, out, _ = run_cli("bug-matrix", "--seeds", "3")
+    assert code == 0
+    assert "sigmoid-sign-flip" in out and "named_first" in out
+
+
+def test_bug_matrix_on_a_local_dask_cluster_gives_the_same_table():
+    serial = run_cli("bug-matrix", "--seeds", "2")
+    parallel = run_cli("bug-matrix", "--seeds", "2", "--dask")
+    assert parallel[0] == 0 and parallel[1] == serial[1]

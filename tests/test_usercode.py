@@ -175,3 +175,11 @@ def test_the_calling_process_is_unaffected_afterwards():
     assert alive == []
     assert engine.check_problem(PROBLEM).status == "pass"
     assert sys.stdout is not None and not sys.stdout.closed
+
+
+def test_user_code_on_a_local_dask_cluster_gives_the_same_numbers():
+    source = EXAMPLES["seed-question"].source
+    serial = run_user_code(source, PROBLEM, limits=LIMITS)
+    spread = run_user_code(source, PROBLEM, limits=LIMITS, dask="local")
+    assert spread.ok
+    np.testing.assert_array_equal(spread.result.numerical, serial.result.numerical)
