@@ -22,7 +22,7 @@ from .diagnosis import diagnose
 from .implementation import CENTRAL, Stencil
 from .network import make_problem
 from .numerical import loop_gradient_at
-from .sweep import default_eps_grid, epsilon_sweep
+from .sweep import combine_sweeps, default_eps_grid, epsilon_sweep
 
 
 @contextlib.contextmanager
@@ -92,11 +92,7 @@ def parallel_epsilon_sweep(problem, client, bugs=(), eps_grid=None) -> pd.DataFr
         client.submit(epsilon_sweep, problem_remote, tuple(bugs), [eps], pure=False)
         for eps in eps_grid
     ]
-    whole = pd.concat(client.gather(futures), ignore_index=True)
-    curve_rank = {c: i for i, c in enumerate(dict.fromkeys(whole["curve"]))}
-    eps_rank = {float(e): i for i, e in enumerate(eps_grid)}
-    order = np.lexsort((whole["eps"].map(eps_rank), whole["curve"].map(curve_rank)))
-    return whole.iloc[order].reset_index(drop=True)  # the serial sweep's row order
+    return combine_sweeps(client.gather(futures))  # in the serial sweep's row order
 
 
 def bug_seed_cell(layer_sizes, m, lamb, seed, bug) -> dict:

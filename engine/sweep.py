@@ -60,6 +60,15 @@ def epsilon_sweep(problem: Problem, bugs=(), eps_grid=None, progress=None) -> pd
     return pd.DataFrame(rows)
 
 
+def combine_sweeps(parts) -> pd.DataFrame:
+    """Sweeps of single eps values, joined in `epsilon_sweep`'s row order (curve by curve)."""
+    whole = pd.concat(list(parts), ignore_index=True)
+    rank = {curve: i for i, curve in enumerate(dict.fromkeys(whole["curve"]))}
+    return whole.sort_values("curve", key=lambda c: c.map(rank), kind="stable").reset_index(
+        drop=True
+    )
+
+
 def best_eps(sweep: pd.DataFrame) -> pd.DataFrame:
     """The eps with the smallest relative difference, per curve."""
     index = sweep.groupby("curve", sort=False)["relative_difference"].idxmin()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import streamlit as st
 
 from engine import figures
@@ -18,7 +19,7 @@ from engine.compare import CheckResult
 from engine.diagnosis import Finding, diagnose
 from engine.scenario import Scenario
 from engine.screen import screen_problem
-from engine.sweep import epsilon_sweep
+from engine.sweep import combine_sweeps, default_eps_grid, epsilon_sweep
 
 
 def scenario_key(scenario: Scenario) -> str:
@@ -35,10 +36,10 @@ def _diagnosis(key: str) -> list[Finding]:
     return diagnose(_check(key))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _sweep(key: str):
+@st.cache_data(max_entries=512, show_spinner=False)
+def _sweep_row(key: str, eps: float):
     scenario = Scenario.from_dict(json.loads(key))
-    return epsilon_sweep(scenario.problem(), scenario.bugs)
+    return epsilon_sweep(scenario.problem(), scenario.bugs, [eps])
 
 
 def check_result(scenario: Scenario) -> CheckResult:
@@ -51,9 +52,20 @@ def findings(scenario: Scenario) -> list[Finding]:
         return _diagnosis(scenario_key(scenario))
 
 
-def sweep(scenario: Scenario):
-    with st.spinner("Sweeping eps from 1e-1 to 1e-13…"):
-        return _sweep(scenario_key(scenario))
+def sweep(scenario: Scenario) -> pd.DataFrame:
+    """The epsilon sweep, one cached eps at a time, with a progress bar on a first run.
+
+    Stopping the app (its Stop button, or any widget change) interrupts between steps;
+    the steps done stay cached.
+    """
+    key, grid = scenario_key(scenario), default_eps_grid()
+    bar = st.empty()
+    rows = []
+    for done, eps in enumerate(grid):
+        bar.progress(done / len(grid), text=f"Sweeping eps: {done} of {len(grid)} steps done")
+        rows.append(_sweep_row(key, float(eps)))
+    bar.empty()
+    return combine_sweeps(rows)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
