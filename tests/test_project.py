@@ -23,3 +23,34 @@ def test_ci_runs_exactly_the_readmes_test_command():
 def test_readme_run_command_starts_the_app():
     assert "pip install -r requirements.txt && streamlit run app.py" in README
     assert (ROOT / "app.py").exists()
+
+
+def test_the_readme_cli_example_is_real_output():
+    import subprocess
+    import sys
+
+    block = README.split(
+        "$ python -m engine --bug sigmoid-sign-flip --bug numgrad-skips-first --table diverging\n",
+        1,
+    )[1].split("```", 1)[0]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "--bug",
+            "sigmoid-sign-flip",
+            "--bug",
+            "numgrad-skips-first",
+            "--table",
+            "diverging",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    output = done.stdout.splitlines()
+    for line in block.splitlines():
+        if line.strip() and line.strip() != "...":
+            assert line in output, line
