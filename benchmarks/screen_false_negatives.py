@@ -28,6 +28,18 @@ from engine.screen import screen_problem  # noqa: E402
 GRADIENT_BUGS = [b for b, bug in BUGS.items() if bug.where != "checker"]
 
 
+def random_problem(rng):
+    """2 to 4 layers of 1 to 30 units, m 1 to 30, lambda 0.1 to 3, any activation."""
+    sizes = tuple(int(s) for s in rng.integers(1, 31, size=rng.integers(2, 5)))
+    return engine.make_problem(
+        sizes,
+        m=int(rng.integers(1, 31)),
+        seed=int(rng.integers(2**31)),
+        lamb=float(rng.uniform(0.1, 3)),
+        activation=str(rng.choice(["sigmoid", "tanh", "relu"])),
+    )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trials", type=int, default=1000)
@@ -38,14 +50,7 @@ def main(argv=None) -> None:
     for bug in GRADIENT_BUGS:
         effective = missed = evaluations = 0
         for trial in range(args.trials):
-            sizes = tuple(int(s) for s in rng.integers(1, 31, size=rng.integers(2, 5)))
-            problem = engine.make_problem(
-                sizes,
-                m=int(rng.integers(1, 31)),
-                seed=int(rng.integers(2**31)),
-                lamb=float(rng.uniform(0.1, 3)),
-                activation=str(rng.choice(["sigmoid", "tanh", "relu"])),
-            )
+            problem = random_problem(rng)
             if engine.check_problem(problem, [bug]).agrees:
                 continue  # the bug has no effect here (e.g. a sigmoid bug with tanh units)
             effective += 1
@@ -57,15 +62,7 @@ def main(argv=None) -> None:
         print(f"{bug:<30}{args.trials:>8}{effective:>11}{missed:>8}{rate:>10.4f}{mean:>8.1f}")
     alarms = 0
     for trial in range(args.trials):
-        sizes = tuple(int(s) for s in rng.integers(1, 31, size=rng.integers(2, 5)))
-        problem = engine.make_problem(
-            sizes,
-            m=int(rng.integers(1, 31)),
-            seed=int(rng.integers(2**31)),
-            lamb=float(rng.uniform(0.1, 3)),
-            activation=str(rng.choice(["sigmoid", "tanh", "relu"])),
-        )
-        alarms += screen_problem(problem, seed=trial).fails
+        alarms += screen_problem(random_problem(rng), seed=trial).fails
     print(
         f"{'correct code (false alarms)':<30}{args.trials:>8}{args.trials:>11}{alarms:>8}"
         f"{alarms / args.trials:>10.4f}"

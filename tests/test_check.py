@@ -2,19 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import engine
 from engine.compare import elementwise_relative_error, seed_relative_difference
+from tests import strategies
 
-problems = st.builds(
-    engine.make_problem,
-    layer_sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4).map(tuple),
-    m=st.integers(1, 8),
-    seed=st.integers(0, 2**16),
-    lamb=st.floats(0, 3),
-    activation=st.sampled_from(["sigmoid", "tanh"]),
-)
+problems = strategies.problems(activations=("sigmoid", "tanh"))
 
 
 @settings(max_examples=80, deadline=None)

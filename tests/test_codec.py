@@ -4,7 +4,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.bugs import BUGS
 from engine.codec import (
     scenario_from_json,
     scenario_from_params,
@@ -12,17 +11,16 @@ from engine.codec import (
     scenario_to_params,
 )
 from engine.scenario import Scenario
+from tests import strategies
 
-scenarios = st.builds(
-    Scenario.create,
-    layer_sizes=st.lists(st.integers(1, 100_000), min_size=2, max_size=12).map(tuple),
-    m=st.integers(1, 100_000),
-    seed=st.integers(0, 2**31 - 1),
-    lamb=st.floats(0, 1e6),
-    eps=st.floats(1e-15, 0.5),
-    activation=st.sampled_from(["sigmoid", "tanh", "relu"]),
-    threshold=st.none() | st.floats(1e-12, 1e3),
-    bugs=st.lists(st.sampled_from(list(BUGS)), unique=True, max_size=5).map(tuple),
+scenarios = strategies.scenarios(
+    max_units=100_000,
+    max_layers=12,
+    max_m=100_000,
+    max_lamb=1e6,
+    min_eps=1e-15,
+    max_threshold=1e3,
+    max_bugs=5,
 )
 
 

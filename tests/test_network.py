@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from autograd import grad
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import engine
 from engine.network import Problem, cost, gradient, make_problem, seed_labels
+from tests import strategies
 
 
 def reference_cost(theta, X, y, layer_sizes, lamb, activation):
@@ -32,14 +32,7 @@ def reference_cost(theta, X, y, layer_sizes, lamb, activation):
     return data + lamb / (2 * m) * penalty
 
 
-problems = st.builds(
-    make_problem,
-    layer_sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4).map(tuple),
-    m=st.integers(1, 8),
-    seed=st.integers(0, 2**16),
-    lamb=st.floats(0, 3),
-    activation=st.sampled_from(["sigmoid", "tanh", "relu"]),
-)
+problems = strategies.problems()
 
 
 @settings(max_examples=60, deadline=None)

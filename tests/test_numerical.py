@@ -8,16 +8,10 @@ from engine.bugs import BUGS, implementation_with
 from engine.implementation import FORWARD
 from engine.network import add_bias, cost, make_problem
 from engine.numerical import loop_gradient, network_numerical_gradient
+from tests import strategies
 from tests.seed_code import computeNumericalGradient
 
-problems = st.builds(
-    make_problem,
-    layer_sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4).map(tuple),
-    m=st.integers(1, 8),
-    seed=st.integers(0, 2**16),
-    lamb=st.floats(0, 3),
-    activation=st.sampled_from(["sigmoid", "tanh", "relu"]),
-)
+problems = strategies.problems()
 float64_bug_sets = st.lists(
     st.sampled_from([b for b in BUGS if b != "float32"]), max_size=3, unique=True
 )

@@ -4,22 +4,12 @@ import sys
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from engine.bugs import BUGS, SEED_BUGS
+from engine.bugs import SEED_BUGS
 from engine.scenario import SEED_SCENARIO, Scenario
+from tests import strategies
 
-scenarios = st.builds(
-    Scenario.create,
-    layer_sizes=st.lists(st.integers(1, 8), min_size=2, max_size=5).map(tuple),
-    m=st.integers(1, 50),
-    seed=st.integers(0, 2**31 - 1),
-    lamb=st.floats(0, 10),
-    eps=st.floats(1e-10, 0.5),
-    activation=st.sampled_from(["sigmoid", "tanh", "relu"]),
-    threshold=st.none() | st.floats(1e-12, 1.0),
-    bugs=st.lists(st.sampled_from(list(BUGS)), unique=True, max_size=4).map(tuple),
-)
+scenarios = strategies.scenarios()
 
 
 @settings(max_examples=100)

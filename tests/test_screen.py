@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 import engine
 from engine.bugs import BUGS
 from engine.screen import blocks_of, screen_functions, screen_problem
+from tests import strategies
 from tests.seed_code import make_seed_functions
 
 GRADIENT_BUGS = [b for b, bug in BUGS.items() if bug.where != "checker"]
@@ -70,14 +71,7 @@ def test_a_bias_only_bug_in_a_big_network_is_localised_with_few_evaluations():
     assert result.cost_evaluations < 60  # the exact check needs 2 x 10,285
 
 
-networks = st.builds(
-    engine.make_problem,
-    layer_sizes=st.lists(st.integers(1, 12), min_size=2, max_size=4).map(tuple),
-    m=st.integers(1, 12),
-    seed=st.integers(0, 2**20),
-    lamb=st.floats(0.1, 3),
-    activation=st.sampled_from(["sigmoid", "tanh", "relu"]),
-)
+networks = strategies.problems(max_units=12, max_m=12, min_lamb=0.1)
 
 
 @settings(max_examples=60, deadline=None)
