@@ -201,7 +201,7 @@ def matrix_heatmaps(
         f"{m.analytic.size} entries diverge (marked x), relative difference "
         f"{m.relative_difference:.3g}" + (f"<br><sub>{'; '.join(notes)}</sub>" if notes else ""),
         height=min(900, max(260, 80 + 22 * len(y))),
-        margin=dict(l=10, r=10, t=80 if notes else 70, b=10),
+        margin=dict(l=10, r=10, t=110 if notes else 70, b=10),
     )
     return fig
 
