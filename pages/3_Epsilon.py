@@ -5,6 +5,7 @@ import streamlit as st
 from engine import figures
 from engine.sweep import best_eps
 from ui import cache
+from ui.components import dask_choice
 from ui.frame import frame
 from ui.share import chart
 
@@ -24,7 +25,13 @@ if scenario.bugs:
         "The four thin curves are correct code; the thick red one is your check as it is, "
         f"with {', '.join(scenario.bugs)}."
     )
-sweep = cache.sweep(scenario)
+with st.expander("Run the sweep on Dask (many cores or machines)"):
+    dask = dask_choice(
+        "The sweep runs",
+        "eps",
+        "One Dask task per eps: the same numbers, spread over cores or machines.",
+    )
+sweep = cache.sweep(scenario, dask)
 chart(
     figures.epsilon_curves(sweep, scenario.eps), "eps-curves", scenario, "epsilon", in_report=True
 )

@@ -10,7 +10,7 @@ from engine.examples import EXAMPLES
 from engine.layout import Layout
 from engine.usercode import CONVENTIONS, ENABLE_VARIABLE, code_execution_enabled, run_user_code
 from ui import cache
-from ui.components import findings_list, noise_note, status_badge, styled_table
+from ui.components import dask_choice, findings_list, noise_note, status_badge, styled_table
 from ui.frame import frame
 from ui.share import chart
 
@@ -111,29 +111,12 @@ if convention == "plain" and shapes is None:
     st.error("Shapes must look like `5x4, 3x6`.")
     st.stop()
 
-where = st.radio(
+dask = dask_choice(
     "Numerical gradient runs",
-    ["here", "local", "scheduler"],
-    horizontal=True,
-    key="code-dask",
-    format_func={
-        "here": "in the check process",
-        "local": "on a local Dask cluster",
-        "scheduler": "on a Dask scheduler",
-    }.get,
-    help="Dask spreads the cost evaluations over cores or machines, with the same numbers. "
+    "code",
+    "Dask spreads the cost evaluations over cores or machines, with the same numbers. "
     "Its workers run your cost outside the check process's limits: for trusted, slow code.",
 )
-address = st.text_input(
-    "Dask scheduler address",
-    key="code-dask-address",
-    placeholder="tcp://127.0.0.1:8786",
-    disabled=where != "scheduler",
-)
-dask = {"here": None, "local": "local", "scheduler": address.strip() or None}[where]
-if where == "scheduler" and not dask:
-    st.error("Give the Dask scheduler's address, e.g. `tcp://127.0.0.1:8786`.")
-    st.stop()
 
 signature = hashlib.sha256(
     repr(

@@ -196,3 +196,13 @@ def test_big_networks_show_the_fast_screen_first_and_the_exact_check_on_demand()
     assert len(titles) == 4  # two heatmaps, a zoom into the aggregated Theta1, the scatter
     assert "worst entry" in titles[0] and "rows 0-49" in titles[1]
     assert "bias-regularized" in texts(at)
+
+
+def test_the_epsilon_sweep_can_run_on_a_local_dask_cluster_with_the_same_curves():
+    at = open_page(toggle_bug(start_app(), "sigmoid-sign-flip"), "epsilon")
+    serial = plotly_figures(at)[0]["data"]
+    at.radio(key="eps-dask").set_value("local").run()
+    assert not at.exception
+    spread = plotly_figures(at)[0]["data"]
+    assert [t.get("name") for t in spread] == [t.get("name") for t in serial]
+    assert [t.get("y") for t in spread] == [t.get("y") for t in serial]

@@ -52,18 +52,28 @@ def findings(scenario: Scenario) -> list[Finding]:
         return _diagnosis(scenario_key(scenario))
 
 
-def sweep(scenario: Scenario) -> pd.DataFrame:
+def sweep(scenario: Scenario, dask: str | None = None) -> pd.DataFrame:
     """The epsilon sweep, one cached eps at a time, with a progress bar on a first run.
 
-    Stopping the app (its Stop button, or any widget change) interrupts between steps;
-    the steps done stay cached.
+    With `dask` ("local" or a scheduler address) the eps values not cached yet are
+    computed as Dask tasks (the same numbers). Stopping the app (its Stop button, or
+    any widget change) interrupts between steps; the steps done stay cached.
     """
-    key, grid = scenario_key(scenario), default_eps_grid()
+    key, grid = scenario_key(scenario), [float(e) for e in default_eps_grid()]
+    if dask:
+        from engine.parallel import dask_client, parallel_epsilon_sweep
+
+        with (
+            st.spinner("Sweeping eps on Dask…"),
+            dask_client(None if dask == "local" else dask) as client,
+        ):
+            whole = parallel_epsilon_sweep(scenario.problem(), client, scenario.bugs, grid)
+        return whole
     bar = st.empty()
     rows = []
     for done, eps in enumerate(grid):
         bar.progress(done / len(grid), text=f"Sweeping eps: {done} of {len(grid)} steps done")
-        rows.append(_sweep_row(key, float(eps)))
+        rows.append(_sweep_row(key, eps))
     bar.empty()
     return combine_sweeps(rows)
 

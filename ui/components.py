@@ -142,3 +142,35 @@ def exact_on_demand(scenario, key_prefix: str) -> bool:
             asked.add(key)
             st.rerun()
     return False
+
+
+DASK_PLACES = {
+    "here": "in this process",
+    "local": "on a local Dask cluster",
+    "scheduler": "on a Dask scheduler",
+}
+
+
+def dask_choice(label: str, key_prefix: str, help: str) -> str | None:
+    """Where slow work runs: None (here), "local" (a local Dask cluster) or an address.
+
+    Stops the page with a message when a scheduler is chosen without an address.
+    """
+    where = st.radio(
+        label,
+        list(DASK_PLACES),
+        horizontal=True,
+        key=f"{key_prefix}-dask",
+        format_func=DASK_PLACES.get,
+        help=help,
+    )
+    address = st.text_input(
+        "Dask scheduler address",
+        key=f"{key_prefix}-dask-address",
+        placeholder="tcp://127.0.0.1:8786",
+        disabled=where != "scheduler",
+    )
+    if where == "scheduler" and not address.strip():
+        st.error("Give the Dask scheduler's address, e.g. `tcp://127.0.0.1:8786`.")
+        st.stop()
+    return {"here": None, "local": "local", "scheduler": address.strip()}[where]
