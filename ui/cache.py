@@ -52,23 +52,26 @@ def findings(scenario: Scenario) -> list[Finding]:
         return _diagnosis(scenario_key(scenario))
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _sweep_on_dask(key: str, dask: str) -> pd.DataFrame:
+    from engine.parallel import dask_client, parallel_epsilon_sweep
+
+    scenario = Scenario.from_dict(json.loads(key))
+    with dask_client(None if dask == "local" else dask) as client:
+        return parallel_epsilon_sweep(scenario.problem(), client, scenario.bugs)
+
+
 def sweep(scenario: Scenario, dask: str | None = None) -> pd.DataFrame:
     """The epsilon sweep, one cached eps at a time, with a progress bar on a first run.
 
-    With `dask` ("local" or a scheduler address) the eps values not cached yet are
-    computed as Dask tasks (the same numbers). Stopping the app (its Stop button, or
-    any widget change) interrupts between steps; the steps done stay cached.
+    With `dask` ("local" or a scheduler address) the sweep runs as Dask tasks, one per
+    eps (the same numbers), cached as a whole. Stopping the app (its Stop button, or any
+    widget change) interrupts between steps; the steps done stay cached.
     """
     key, grid = scenario_key(scenario), [float(e) for e in default_eps_grid()]
     if dask:
-        from engine.parallel import dask_client, parallel_epsilon_sweep
-
-        with (
-            st.spinner("Sweeping eps on Dask…"),
-            dask_client(None if dask == "local" else dask) as client,
-        ):
-            whole = parallel_epsilon_sweep(scenario.problem(), client, scenario.bugs, grid)
-        return whole
+        with st.spinner("Sweeping eps on Dask…"):
+            return _sweep_on_dask(key, dask)
     bar = st.empty()
     rows = []
     for done, eps in enumerate(grid):
