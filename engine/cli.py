@@ -27,6 +27,27 @@ EXIT_AGREE, EXIT_DIVERGE, EXIT_USAGE = 0, 1, 2
 FULL_TABLE_LIMIT = 200
 
 
+def add_problem_flags(
+    parser: argparse.ArgumentParser, flags=("sizes", "m", "seed", "lambda", "eps")
+) -> None:
+    """The scenario's problem settings, shared by the main command and the subcommands."""
+    defaults = Scenario()
+    helps = {
+        "sizes": (
+            ",".join(map(str, defaults.layer_sizes)),
+            "layer sizes, inputs first, comma-separated (default: %(default)s, the seed's)",
+        ),
+        "m": (defaults.m, "number of examples (default: %(default)s)"),
+        "seed": (defaults.seed, "random seed (default: %(default)s)"),
+        "lambda": (defaults.lamb, "regularisation strength (default: %(default)s)"),
+        "eps": (defaults.eps, "finite-difference step (default: %(default)s)"),
+    }
+    for flag in flags:
+        default, text = helps[flag]
+        dest = "lamb" if flag == "lambda" else flag
+        parser.add_argument(f"--{flag}", dest=dest, default=default, help=text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = Scenario()
     parser = argparse.ArgumentParser(
@@ -37,22 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Exit status: 0 gradients agree, 1 they diverge, 2 bad arguments.",
     )
-    parser.add_argument(
-        "--sizes",
-        default=",".join(map(str, defaults.layer_sizes)),
-        help="layer sizes, inputs first, comma-separated (default: %(default)s, the seed's)",
-    )
-    parser.add_argument("--m", default=defaults.m, help="number of examples (default: %(default)s)")
-    parser.add_argument("--seed", default=defaults.seed, help="random seed (default: %(default)s)")
-    parser.add_argument(
-        "--lambda",
-        dest="lamb",
-        default=defaults.lamb,
-        help="regularisation strength (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--eps", default=defaults.eps, help="finite-difference step (default: %(default)s)"
-    )
+    add_problem_flags(parser)
     parser.add_argument(
         "--activation",
         default=defaults.activation,
@@ -248,7 +254,6 @@ def as_json(scenario: Scenario, result: CheckResult, findings, rows) -> dict:
 
 
 def build_check_code_parser() -> argparse.ArgumentParser:
-    defaults = Scenario()
     parser = argparse.ArgumentParser(
         prog="python -m engine check-code",
         description=(
@@ -279,11 +284,7 @@ def build_check_code_parser() -> argparse.ArgumentParser:
         default=0,
         help="label base passed to your code: 0 (Python) or 1 (Octave)",
     )
-    parser.add_argument("--sizes", default=",".join(map(str, defaults.layer_sizes)))
-    parser.add_argument("--m", default=defaults.m)
-    parser.add_argument("--seed", default=defaults.seed)
-    parser.add_argument("--lambda", dest="lamb", default=defaults.lamb)
-    parser.add_argument("--eps", default=defaults.eps)
+    add_problem_flags(parser)
     parser.add_argument(
         "--timeout",
         type=float,
@@ -317,9 +318,7 @@ def bug_matrix_main(argv) -> int:
         "how often the diagnosis names it first.",
     )
     parser.add_argument("--seeds", type=int, default=20, help="number of seeds (%(default)s)")
-    parser.add_argument("--sizes", default="3,5,3")
-    parser.add_argument("--m", default=5)
-    parser.add_argument("--lambda", dest="lamb", default=1.0)
+    add_problem_flags(parser, ("sizes", "m", "lambda"))
     add_dask_flag(parser, "run the cells")
     args = parser.parse_args(argv)
     try:
