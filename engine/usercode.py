@@ -104,18 +104,19 @@ def run_user_code(
     layout = Layout.from_shapes(shapes if shapes is not None else seed_shapes(problem.layer_sizes))
     with tempfile.TemporaryDirectory(prefix="gradscope-") as tmp:
         work = Path(tmp)
-        _write_request(
-            work,
-            source,
-            problem,
-            cost_name,
-            gradient_name,
-            convention,
-            layout,
-            eps,
-            label_base,
-            dask,
-        )
+        request = {
+            "source": source,
+            "cost_name": cost_name,
+            "gradient_name": gradient_name,
+            "convention": convention,
+            "shapes": [list(s) for s in layout.shapes],
+            "layer_sizes": list(problem.layer_sizes),
+            "lamb": problem.lamb,
+            "eps": eps,
+            "label_base": label_base,
+            "dask": dask,
+        }
+        _write_request(work, request, problem)
         start = time.monotonic()
         returncode, timed_out = _run_child(work, limits, progress)
         seconds = time.monotonic() - start
@@ -173,32 +174,11 @@ def source_label_hint(source: str, label_base: int) -> str | None:
     return None
 
 
-def _write_request(
-    work,
-    source,
-    problem,
-    cost_name,
-    gradient_name,
-    convention,
-    layout,
-    eps,
-    label_base,
-    dask=None,
-):
-    request = {
-        "source": source,
-        "cost_name": cost_name,
-        "gradient_name": gradient_name,
-        "convention": convention,
-        "shapes": [list(s) for s in layout.shapes],
-        "layer_sizes": list(problem.layer_sizes),
-        "lamb": problem.lamb,
-        "eps": eps,
-        "label_base": label_base,
-        "dask": dask,
-    }
+def _write_request(work: Path, request: dict, problem: Problem) -> None:
+    """The child's instructions (JSON) and its data (the problem's arrays, labels shifted)."""
     (work / "request.json").write_text(json.dumps(request))
-    np.savez(work / "request.npz", X=problem.X, y=problem.y + label_base, theta=problem.theta)
+    labels = problem.y + request["label_base"]
+    np.savez(work / "request.npz", X=problem.X, y=labels, theta=problem.theta)
 
 
 def _child_environment() -> dict:
