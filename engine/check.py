@@ -150,8 +150,12 @@ def result_from_arrays(
     eps: float,
     method: str = "central",
     threshold: float | None = None,
+    penalty: tuple[float, int] | None = None,
 ) -> CheckResult:
-    """A CheckResult from gradients computed elsewhere (e.g. in a child process)."""
+    """A CheckResult from gradients computed elsewhere (e.g. in a child process).
+
+    `penalty` = (lambda, m) of the cost, when known, lets the diagnosis name lambda/m.
+    """
     analytic, numerical = np.asarray(analytic), np.asarray(numerical)
     for name, values in (("analytic", analytic), ("numerical", numerical)):
         if values.shape != (layout.n_params,):
@@ -167,6 +171,7 @@ def result_from_arrays(
         threshold=validate_threshold(threshold, noise),
         kinks=np.zeros(layout.n_params, dtype=bool),
         theta=np.asarray(theta, dtype=np.float64),
+        penalty=penalty,
     )
 
 

@@ -109,6 +109,14 @@ class CheckResult:
     theta: np.ndarray
     problem: Problem | None = None
     bugs: tuple[str, ...] = ()
+    penalty: tuple[float, int] | None = None  # (lambda, m) when known without `problem`
+
+    @property
+    def lambda_and_m(self) -> tuple[float, int] | None:
+        """(lambda, m) of the checked cost, if known: from the problem or given."""
+        if self.problem is not None:
+            return self.problem.lamb, self.problem.m
+        return self.penalty
 
     @property
     def eps(self) -> float:

@@ -304,7 +304,7 @@ def _scale_factor(result: CheckResult) -> list[Finding]:
     k = float(np.median(ratios))
     if abs(k - 1) < 1e-3 or abs(k + 1) < 1e-3 or not np.allclose(ratios, k, rtol=1e-6):
         return []
-    m_known = result.problem.m if result.problem is not None else None
+    m_known = result.lambda_and_m[1] if result.lambda_and_m else None
     equals_m = m_known is not None and abs(k - m_known) < 1e-6 * m_known
     whole_number = abs(k - round(k)) < 1e-6 and round(k) >= 2
     hint = (
@@ -408,8 +408,8 @@ def _fit_multiple(d, t, tol) -> float | None:
 
 
 def _theta_multiple_finding(result: CheckResult, c: float, in_bias: bool) -> Finding:
-    problem = result.problem
-    lam_m = f" = lambda/m = {problem.lamb:g}/{problem.m}" if problem is not None else " (lambda/m?)"
+    known = result.lambda_and_m
+    lam_m = f" = lambda/m = {known[0]:g}/{known[1]}" if known else " (lambda/m?)"
     if in_bias and c > 0:
         return Finding(
             message=(

@@ -150,7 +150,13 @@ def run_user_code(
             )
         arrays = np.load(work / "reply.npz")
         result = result_from_arrays(
-            arrays["analytic"], arrays["numerical"], arrays["theta"], layout, reply["cost"], eps
+            arrays["analytic"],
+            arrays["numerical"],
+            arrays["theta"],
+            layout,
+            reply["cost"],
+            eps,
+            penalty=(problem.lamb, problem.m),
         )
         return CodeRun(
             True,

@@ -183,3 +183,10 @@ def test_user_code_on_a_local_dask_cluster_gives_the_same_numbers():
     spread = run_user_code(source, PROBLEM, limits=LIMITS, dask="local")
     assert spread.ok
     np.testing.assert_array_equal(spread.result.numerical, serial.result.numerical)
+
+
+def test_pasted_code_findings_name_lambda_over_m_from_the_scenario():
+    example = EXAMPLES["bias-regularised"]
+    run = run_user_code(example.source, PROBLEM, limits=LIMITS)
+    top = engine.diagnose(run.result)[0]
+    assert "lambda/m = 1/5" in top.message
