@@ -1,24 +1,10 @@
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from engine.bugs import BUGS
 from engine.cli import main
-
-
-def run_cli(*args):
-    """The CLI as a user's CI would call it: a fresh interpreter, exit status and streams."""
-    done = subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    return done.returncode, done.stdout, done.stderr
+from tests.cli_helpers import run_cli
 
 
 def test_agreeing_gradients_exit_0_and_print_the_seed_style_table():

@@ -35,10 +35,8 @@ def reference_cost(theta, X, y, layer_sizes, lamb, activation):
 problems = strategies.problems()
 
 
-@settings(max_examples=60, deadline=None)
-@given(problems)
-def test_backprop_matches_autograd_on_an_independent_cost(problem):
-    reference = grad(reference_cost)(
+def reference_args(problem):
+    return (
         problem.theta,
         problem.X,
         problem.y,
@@ -46,20 +44,19 @@ def test_backprop_matches_autograd_on_an_independent_cost(problem):
         problem.lamb,
         problem.activation,
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems)
+def test_backprop_matches_autograd_on_an_independent_cost(problem):
+    reference = grad(reference_cost)(*reference_args(problem))
     np.testing.assert_allclose(gradient(problem.theta, problem), reference, rtol=1e-9, atol=1e-12)
 
 
 @settings(max_examples=60, deadline=None)
 @given(problems)
 def test_cost_matches_the_textbook_formula(problem):
-    expected = reference_cost(
-        problem.theta,
-        problem.X,
-        problem.y,
-        problem.layer_sizes,
-        problem.lamb,
-        problem.activation,
-    )
+    expected = reference_cost(*reference_args(problem))
     assert cost(problem.theta, problem) == pytest.approx(expected, rel=1e-12)
 
 

@@ -5,7 +5,6 @@ checks that the test process itself is unharmed afterwards.
 """
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 import engine
 from engine.examples import EXAMPLES
 from engine.usercode import Limits, code_execution_enabled, run_user_code, source_label_hint
+from tests.cli_helpers import run_cli
 
 LIMITS = Limits(wall_seconds=15, cpu_seconds=4, memory_bytes=2 * 1024**3)
 PROBLEM = engine.make_problem(lamb=1.0)
@@ -134,28 +134,16 @@ def test_the_off_switch_reads_the_environment(monkeypatch):
 def test_check_code_cli_prints_the_seed_table_and_diagnosis(tmp_path):
     path = tmp_path / "question.py"
     path.write_text(EXAMPLES["seed-question"].source)
-    done = subprocess.run(
-        [sys.executable, "-m", "engine", "check-code", str(path), "--table", "all"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    assert done.returncode == 1
-    assert "Function Gradient" in done.stdout and "[sigmoid-sign-flip]" in done.stdout
+    code, out, _ = run_cli("check-code", path, "--table", "all")
+    assert code == 1
+    assert "Function Gradient" in out and "[sigmoid-sign-flip]" in out
 
 
 def test_check_code_cli_reports_failures_with_the_line(tmp_path):
     path = tmp_path / "broken.py"
     path.write_text(FAILURES["exception"][0])
-    done = subprocess.run(
-        [sys.executable, "-m", "engine", "check-code", str(path), "--timeout", "20"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    assert done.returncode == 1 and "line 5" in done.stderr
+    code, _, err = run_cli("check-code", path, "--timeout", "20")
+    assert code == 1 and "line 5" in err
 
 
 def test_the_calling_process_is_unaffected_afterwards():
