@@ -50,25 +50,57 @@ def loop_gradient_at(
     progress: Callable | None = None,
 ) -> np.ndarray:
     """The loop's value at the given coordinates only (for sampling a few entries)."""
+    base, shifted = loop_costs_at(J, theta, indices, eps, stencil, dtype, progress)
+    return combine_costs(base, shifted, eps, stencil, dtype)
+
+
+def loop_costs_at(
+    J: Callable,
+    theta,
+    indices,
+    eps: float = 1e-4,
+    stencil: Stencil = CORRECT.stencil,
+    dtype=np.float64,
+    progress: Callable | None = None,
+) -> tuple[float | None, np.ndarray]:
+    """The loop's cost values: J(theta) if the stencil uses it, and J(theta + s_k e e_p).
+
+    Kept apart from `combine_costs` so that untrusted code can evaluate the costs
+    while the caller does the arithmetic: a child process then can lie only about
+    its own cost, never about the numerical gradient.
+    """
     theta = np.array(theta, dtype=dtype)
     eps = dtype(eps)
+    steps = [s for s in stencil.steps if s != 0.0]
     base = J(theta.copy()) if 0.0 in stencil.steps else None
-    values = np.zeros(len(indices), dtype=dtype)
+    shifted = np.zeros((len(indices), len(steps)), dtype=np.float64)
     for count, p in enumerate(indices):
         original = theta[p]
-        total = 0.0
-        for step, weight in zip(stencil.steps, stencil.weights):
-            if step == 0.0:
-                value = base
-            else:
-                theta[p] = original + dtype(step) * eps
-                value = J(theta.copy())
-                theta[p] = original
-            total = total + dtype(weight) * value
-        values[count] = total / eps
+        for k, step in enumerate(steps):
+            theta[p] = original + dtype(step) * eps
+            shifted[count, k] = J(theta.copy())
+            theta[p] = original
         if progress is not None:
             progress(count + 1, len(indices))
-    return values
+    return base, shifted
+
+
+def combine_costs(
+    base, shifted, eps: float, stencil: Stencil = CORRECT.stencil, dtype=np.float64
+) -> np.ndarray:
+    """sum_k w_k J_k / e per coordinate, in the loop's order of operations (same bits)."""
+    shifted = np.asarray(shifted, dtype=np.float64)
+    eps = dtype(eps)
+    total = np.zeros(shifted.shape[0], dtype=dtype)
+    k = 0
+    for step, weight in zip(stencil.steps, stencil.weights):
+        if step == 0.0:
+            value = dtype(base)
+        else:
+            value = shifted[:, k].astype(dtype)
+            k += 1
+        total = total + dtype(weight) * value
+    return (total / eps).astype(dtype)
 
 
 def network_numerical_gradient(

@@ -1,15 +1,17 @@
 """Check a user's own cost and gradient, run in a child process that cannot hurt the caller.
 
-The child (`engine.usercode_child`) runs in a fresh temporary directory with a
-wall-clock timeout, a CPU-time limit, an address-space limit and a file-size limit,
-its output captured and bounded; results come back as files of data. Whatever the
-code does (loop forever, allocate without bound, raise, sys.exit, os._exit, print
-megabytes, return garbage), the caller gets a `CodeRun` with a clear message and the
-user's line number where there is one.
+The child (`engine.usercode_child`) runs inside the sandbox of `engine.sandbox`
+(bubblewrap namespaces, a cgroup, resource limits, seccomp, Landlock: whatever this
+machine supports), with a wall-clock timeout. Whatever the code does (loop forever,
+allocate without bound, fork, raise, exit, print megabytes, read or write where it
+should not, return garbage), the caller gets a `CodeRun` with a clear message and
+the user's line number where there is one.
 
-This protects the server from crashes and runaway code. It is not a security
-boundary against hostile code (the child can read files the server can): switch the
-feature off on a shared server (see `code_execution_enabled`).
+The verdict cannot be forged: the child sends back plain numbers over a pipe
+(`engine.channel`, no pickle, a hard byte limit, sizes fixed by the parent): the
+parameters, the user's gradient and the user's cost at each shifted point. The
+finite differences, the comparison, the noise floor and the diagnosis are computed
+here. The code can still lie about its own cost, which is its own loss.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,28 +31,37 @@ from pathlib import Path
 
 import numpy as np
 
+from .channel import ChannelError, FrameReader, decode_array, decode_json
 from .check import result_from_arrays
 from .compare import CheckResult
+from .implementation import CENTRAL
 from .layout import Layout
 from .network import Problem
+from .numerical import combine_costs
+from .sandbox import (
+    ENGINE_DIR,
+    SANDBOX_ENGINE_PARENT,
+    SANDBOX_REQUEST_DIR,
+    CgroupRun,
+    Limits,
+    child_preexec,
+    detect_isolation,
+    protect_server_process,
+    sandbox_command,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
+__all__ = ["CONVENTIONS", "ENABLE_VARIABLE", "CodeRun", "Limits", "run_user_code"]
+
 CONVENTIONS = ("seed", "plain")
 ENABLE_VARIABLE = "GRADSCOPE_RUN_USER_CODE"
 OUTPUT_READ_LIMIT = 64 * 1024
+MESSAGE_LIMIT = 4000
+HEARTBEAT_SECONDS = 0.25
 
 
 def code_execution_enabled() -> bool:
-    """On unless GRADSCOPE_RUN_USER_CODE is 0/off/false/no (set it so on a shared server)."""
+    """On unless GRADSCOPE_RUN_USER_CODE is 0/off/false/no."""
     return os.environ.get(ENABLE_VARIABLE, "on").strip().lower() not in ("0", "off", "false", "no")
-
-
-@dataclass(frozen=True)
-class Limits:
-    wall_seconds: float = 60.0
-    cpu_seconds: int = 60
-    memory_bytes: int = 2 * 1024**3
-    output_bytes: int = 16 * 1024**2
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +75,7 @@ class CodeRun:
     seconds: float = 0.0
     result: CheckResult | None = field(default=None, repr=False)
     theta_from_code: bool = False
+    isolation: str = ""
 
     def describe_error(self) -> str:
         where = f" (line {self.line}: {self.line_text})" if self.line else ""
@@ -82,15 +95,18 @@ def run_user_code(
     shapes=None,
     eps: float = 1e-4,
     label_base: int = 0,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     progress: Callable[[int, int], None] | None = None,
-    dask: str | None = None,
+    dask: bool = False,
+    heartbeat: Callable[[], None] | None = None,
+    require_sandbox: bool = False,
 ) -> CodeRun:
-    """Run the user's `source` in a child process and check its gradient.
+    """Run the user's `source` in a sandboxed child process and check its gradient.
 
-    `dask`: "local" (a local cluster, one worker per core) or a scheduler address to
-    spread the numerical gradient's cost evaluations. The Dask workers run the user's
-    cost outside this module's resource limits: for trusted, slow code only.
+    `dask`: spread the cost evaluations over a local Dask cluster inside the same
+    sandbox (its limits cover the workers too). `heartbeat` is called a few times a
+    second while the child runs; an exception from it (a closed browser session)
+    ends the child. `require_sandbox` refuses to run at the "limits" level.
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
@@ -102,71 +118,99 @@ def run_user_code(
             "Use the plain f(theta) convention or change the layer sizes.",
         )
     layout = Layout.from_shapes(shapes if shapes is not None else seed_shapes(problem.layer_sizes))
+    limits = limits or Limits()
+    isolation = detect_isolation()
+    if require_sandbox and not isolation.sandboxed:
+        return CodeRun(False, f"Pasted code runs only in a sandbox here. {isolation.describe()}")
+    if dask and not isolation.sandboxed:
+        return CodeRun(
+            False,
+            "Dask workers for pasted code run only inside the sandbox, which this machine "
+            f"lacks. {isolation.describe()}",
+        )
+    protect_server_process()
+    request = {
+        "source": source,
+        "cost_name": cost_name,
+        "gradient_name": gradient_name,
+        "convention": convention,
+        "shapes": [list(s) for s in layout.shapes],
+        "layer_sizes": list(problem.layer_sizes),
+        "lamb": problem.lamb,
+        "eps": eps,
+        "label_base": label_base,
+        "dask": bool(dask),
+        "sandboxed": isolation.sandboxed,
+    }
     with tempfile.TemporaryDirectory(prefix="gradscope-") as tmp:
         work = Path(tmp)
-        request = {
-            "source": source,
-            "cost_name": cost_name,
-            "gradient_name": gradient_name,
-            "convention": convention,
-            "shapes": [list(s) for s in layout.shapes],
-            "layer_sizes": list(problem.layer_sizes),
-            "lamb": problem.lamb,
-            "eps": eps,
-            "label_base": label_base,
-            "dask": dask,
-        }
-        _write_request(work, request, problem)
+        (work / "request").mkdir(mode=0o755)
+        (work / "scratch").mkdir(mode=0o700)
+        (work / "import").mkdir(mode=0o755)
+        (work / "import" / "engine").symlink_to(ENGINE_DIR)  # engine alone, not the project
+        _write_request(work / "request", request, problem)
         start = time.monotonic()
-        returncode, timed_out = _run_child(work, limits, progress)
+        outcome = _run_child(work, isolation, limits, layout, progress, heartbeat)
         seconds = time.monotonic() - start
         printed = _read_capped(work / "stdout.txt")
-        reply_file = work / "reply.json"
-        if timed_out:
-            return CodeRun(
-                False,
-                f"Your code did not finish within {limits.wall_seconds:g} s "
-                "(an endless loop, or a cost far too slow to evaluate "
-                f"{2 * layout.n_params} times?). It was stopped.",
-                output=printed,
-                seconds=seconds,
-            )
-        if not reply_file.exists():
-            return CodeRun(
-                False, _death_message(returncode, limits), output=printed, seconds=seconds
-            )
-        reply = json.loads(reply_file.read_text())
-        output = (reply.get("output", "") + printed).strip()
-        hint = reply.get("hint") or source_label_hint(source, label_base)
-        if not reply["ok"]:
-            return CodeRun(
-                False,
-                reply["message"],
-                reply.get("line"),
-                reply.get("line_text"),
-                hint,
-                output,
-                seconds,
-            )
-        arrays = np.load(work / "reply.npz")
-        result = result_from_arrays(
-            arrays["analytic"],
-            arrays["numerical"],
-            arrays["theta"],
-            layout,
-            reply["cost"],
-            eps,
-            penalty=(problem.lamb, problem.m),
-        )
+    return _code_run(outcome, source, label_base, layout, problem, eps, printed, seconds, limits)
+
+
+def _code_run(outcome, source, label_base, layout, problem, eps, printed, seconds, limits):
+    """The CodeRun for what came back: a message, or the result computed here."""
+    isolation = detect_isolation().describe()
+    common = {"seconds": seconds, "isolation": isolation}
+    if outcome.failure is not None:
+        return CodeRun(False, outcome.failure, output=printed, **common)
+    reply = outcome.reply
+    output = (_text(reply.get("output"), OUTPUT_READ_LIMIT + 1000) + printed).strip()
+    hint = _text(reply.get("hint"), MESSAGE_LIMIT) or source_label_hint(source, label_base)
+    if not reply.get("ok"):
+        line = reply.get("line")
         return CodeRun(
-            True,
-            "",
-            hint=hint,
-            output=output,
-            seconds=seconds,
-            result=result,
-            theta_from_code=reply.get("theta_from_code", False),
+            False,
+            _text(reply.get("message"), MESSAGE_LIMIT) or "Your code failed.",
+            line if isinstance(line, int) and not isinstance(line, bool) else None,
+            _text(reply.get("line_text"), 500) or None,
+            hint or None,
+            output,
+            **common,
         )
+    arrays = outcome.arrays
+    base = arrays["cost"][0]
+    numerical = combine_costs(None, arrays["shifted"].reshape(layout.n_params, -1), eps, CENTRAL)
+    if not (np.all(np.isfinite(arrays["shifted"])) and np.isfinite(base)):
+        return CodeRun(
+            False,
+            "Your cost returned NaN or an infinite value near theta: the cost must be "
+            "finite at theta and nearby.",
+            output=output,
+            **common,
+        )
+    for name in ("analytic", "theta"):
+        if not np.all(np.isfinite(arrays[name])):
+            what = "gradient" if name == "analytic" else "theta"
+            return CodeRun(
+                False, f"Your {what} contains NaN or infinite values.", output=output, **common
+            )
+    result = result_from_arrays(
+        arrays["analytic"],
+        numerical,
+        arrays["theta"],
+        layout,
+        float(base),
+        eps,
+        penalty=(problem.lamb, problem.m),
+    )
+    return CodeRun(
+        True,
+        "",
+        hint=hint or None,
+        output=output,
+        result=result,
+        theta_from_code=reply.get("theta_from_code") is True,
+        **common,
+    )
 
 
 def source_label_hint(source: str, label_base: int) -> str | None:
@@ -180,90 +224,260 @@ def source_label_hint(source: str, label_base: int) -> str | None:
     return None
 
 
-def _write_request(work: Path, request: dict, problem: Problem) -> None:
+def _write_request(folder: Path, request: dict, problem: Problem) -> None:
     """The child's instructions (JSON) and its data (the problem's arrays, labels shifted)."""
-    (work / "request.json").write_text(json.dumps(request))
+    (folder / "request.json").write_text(json.dumps(request))
     labels = problem.y + request["label_base"]
-    np.savez(work / "request.npz", X=problem.X, y=labels, theta=problem.theta)
+    np.savez(folder / "request.npz", X=problem.X, y=labels, theta=problem.theta)
+    for path in folder.iterdir():
+        path.chmod(0o644)
 
 
-def _child_environment() -> dict:
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TMPDIR")
+def _child_environment(sandboxed: bool, scratch: Path) -> dict:
+    """A clean environment: nothing of the server's (secrets, paths) reaches the child."""
+    keep = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
     env = {k: os.environ[k] for k in keep if k in os.environ}
+    home = "/work" if sandboxed else str(scratch)
     env.update(
-        PYTHONPATH=str(ROOT),
+        PATH="/usr/local/bin:/usr/bin:/bin",
+        HOME=home,
+        TMPDIR="/tmp" if sandboxed else str(scratch),
+        PYTHONPATH=SANDBOX_ENGINE_PARENT if sandboxed else str(scratch.parent / "import"),
         OPENBLAS_NUM_THREADS="1",
         OMP_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONHASHSEED="0",
+        MPLBACKEND="Agg",
     )
     return env
 
 
-def _run_child(work: Path, limits: Limits, progress) -> tuple[int, bool]:
-    def apply_limits():
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    with open(work / "stdout.txt", "wb") as out:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "engine.usercode_child", str(work)],
-            cwd=work,
-            env=_child_environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=apply_limits,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + limits.wall_seconds
-        last = None
-        while child.poll() is None:
-            if time.monotonic() > deadline:
-                _kill_group(child)
-                return child.wait(), True
-            last = _report_progress(work / "progress.txt", progress, last)
-            time.sleep(0.05)
-        _report_progress(work / "progress.txt", progress, last)
-        _kill_group(child)  # anything the code left running in its process group
-        return child.returncode, False
+@dataclass
+class ChildOutcome:
+    failure: str | None = None  # a message when no usable reply came back
+    reply: dict = field(default_factory=dict)
+    arrays: dict = field(default_factory=dict)
 
 
-def _kill_group(child: subprocess.Popen) -> None:
+class ReplyChannel:
+    """Reads the child's frames on a thread (so the child never blocks on a full pipe)."""
+
+    def __init__(self, fd: int, max_bytes: int):
+        self.fd = fd
+        self.reader = FrameReader(max_bytes)
+        self.error: str | None = None
+        self.closed = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                data = os.read(self.fd, 1 << 16)
+                if not data:
+                    self.reader.finish()
+                    break
+                with self.lock:
+                    self.reader.feed(data)
+        except ChannelError as error:
+            self.error = str(error)
+        except OSError:
+            pass
+        finally:
+            self.closed.set()
+
+    def take_frames(self) -> list[tuple[bytes, bytes]]:
+        with self.lock:
+            frames, self.reader.frames = self.reader.frames, []
+        return frames
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def _run_child(work, isolation, limits, layout, progress, heartbeat) -> ChildOutcome:
+    """Start the child, feed progress and heartbeats, and always end its whole tree."""
+    read_fd, write_fd = os.pipe()
+    max_bytes = 8 * layout.n_params * (2 + len(CENTRAL.steps)) + 8 * 16 + 4 * 1024**2
+    channel = ReplyChannel(read_fd, max_bytes)
+    child_args = ["-m", "engine.usercode_child", "--reply-fd", str(write_fd)]
+    cgroup = CgroupRun(isolation, limits) if isolation.cgroup else None
+    env = _child_environment(isolation.sandboxed, work / "scratch")
+    if isolation.sandboxed:
+        child_args += ["--request", SANDBOX_REQUEST_DIR]
+        argv = sandbox_command(isolation, child_args, work / "request", limits, env)
+    else:
+        argv = [sys.executable, "-s", *child_args, "--request", str(work / "request")]
+    frames: list = []
+    started = time.monotonic()
+    child = None
     try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        with open(work / "stdout.txt", "wb") as out:
+            child = subprocess.Popen(
+                argv,
+                cwd=work / "scratch",
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,),
+                preexec_fn=child_preexec(limits, cgroup),
+                start_new_session=True,
+            )
+        os.close(write_fd)
+        write_fd = -1
+        outcome = _watch(child, channel, frames, limits, layout, progress, heartbeat, started)
+        if outcome is not None:
+            return outcome
+        returncode = child.returncode
+        channel.closed.wait(2.0)  # the reply's last bytes; a grandchild may hold the pipe
+        if channel.error:
+            return ChildOutcome(f"GradScope could not read your code's reply: {channel.error}.")
+        frames += channel.take_frames()
+        elapsed = time.monotonic() - started
+        return _outcome_from_frames(frames, layout, returncode, limits, cgroup, elapsed, isolation)
+    finally:
+        if child is not None:
+            _end_tree(child)
+        if write_fd >= 0:
+            os.close(write_fd)
+        if cgroup is not None:
+            cgroup.close()
+        channel.close()
+
+
+def _watch(child, channel, frames, limits, layout, progress, heartbeat, started):
+    """Wait for the child, passing on progress; an outcome if it must be stopped early."""
+    deadline = started + limits.wall_seconds
+    last_beat = 0.0
+    while child.poll() is None:
+        now = time.monotonic()
+        if now > deadline:
+            return ChildOutcome(
+                f"Your code did not finish within {limits.wall_seconds:g} s (an endless loop, "
+                f"or a cost far too slow to evaluate {2 * layout.n_params} times?). It was "
+                "stopped."
+            )
+        if channel.error:
+            return ChildOutcome(f"GradScope could not read your code's reply: {channel.error}.")
+        new = channel.take_frames()
+        frames += [f for f in new if not _report_progress(f, progress, layout)]
+        if heartbeat is not None and now - last_beat >= HEARTBEAT_SECONDS:
+            last_beat = now
+            heartbeat()
+        time.sleep(0.05)
+    return None
+
+
+def _report_progress(frame, progress, layout) -> bool:
+    """True if `frame` was a progress message (passed on only when it makes sense)."""
+    try:
+        message = decode_json(*frame)
+    except ChannelError:
+        return False
+    if set(message) != {"progress"}:
+        return False
+    value = message["progress"]
+    if (
+        progress is not None
+        and isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and 0 <= value[0] <= value[1] == layout.n_params
+    ):
+        progress(value[0], value[1])
+    return True
+
+
+REPLY_ARRAYS = ("theta", "analytic", "cost", "shifted")
+
+
+def _outcome_from_frames(frames, layout, returncode, limits, cgroup, elapsed, isolation):
+    """Exactly one reply, then its arrays in order, in the sizes the parent expects."""
+    frames = [f for f in frames if not _report_progress(f, None, layout)]
+    if not frames:
+        return ChildOutcome(_death_message(returncode, limits, cgroup, elapsed, isolation))
+    try:
+        message = decode_json(*frames[0])
+        reply = message.get("reply")
+        if not isinstance(reply, dict):
+            raise ChannelError("the reply had no result")
+        if not reply.get("ok"):
+            if len(frames) > 1:
+                raise ChannelError("more data followed the reply")
+            return ChildOutcome(reply=reply)
+        sizes = {
+            "theta": layout.n_params,
+            "analytic": layout.n_params,
+            "cost": 1,
+            "shifted": layout.n_params * len(CENTRAL.steps),
+        }
+        if len(frames) != 1 + len(REPLY_ARRAYS):
+            raise ChannelError(
+                f"expected {len(REPLY_ARRAYS)} arrays after the reply, got {len(frames) - 1}"
+            )
+        arrays = {
+            name: decode_array(*frame, sizes[name], name)
+            for name, frame in zip(REPLY_ARRAYS, frames[1:])
+        }
+    except ChannelError as error:
+        return ChildOutcome(f"GradScope could not read your code's reply: {error}.")
+    return ChildOutcome(reply=reply, arrays=arrays)
+
+
+def _end_tree(child: subprocess.Popen) -> None:
+    """SIGKILL the child's session and reap it (the PID namespace takes the rest)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(child.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        child.wait(timeout=5)
+    except subprocess.TimeoutExpired:
         pass
 
 
-def _report_progress(path: Path, progress, last):
-    if progress is None or not path.exists():
-        return last
-    try:
-        text = path.read_text()
-        done, total = (int(v) for v in text.split())
-    except ValueError:  # caught mid-write
-        return last
-    if (done, total) != last:
-        progress(done, total)
-    return done, total
-
-
-def _death_message(returncode: int, limits: Limits) -> str:
-    if returncode == -signal.SIGXCPU or returncode == -signal.SIGKILL:
+def _death_message(returncode, limits: Limits, cgroup, elapsed: float, isolation) -> str:
+    """Why the child ended without a reply, as far as the evidence tells."""
+    signum = -returncode if returncode < 0 else None
+    if isolation.sandboxed and returncode > 128:  # bubblewrap reports 128 + signal
+        signum = returncode - 128
+    if cgroup is not None and cgroup.memory_limit_hit():
+        return (
+            f"Your code used more than {limits.memory_bytes / 1024**3:g} GB of memory "
+            "(all its processes together) and was stopped."
+        )
+    if cgroup is not None and cgroup.process_limit_hit() and signum is not None:
+        return f"Your code tried to start more than {limits.processes} processes and was stopped."
+    if signum == signal.SIGXCPU:
         return (
             f"Your code used more than {limits.cpu_seconds} s of CPU time and was stopped "
             "(an endless loop?)."
         )
-    if returncode == -signal.SIGXFSZ:
+    if signum == signal.SIGXFSZ:
         return f"Your code printed more than {limits.output_bytes // 1024**2} MB and was stopped."
-    if returncode < 0:
-        name = signal.Signals(-returncode).name
+    if signum == signal.SIGKILL:
+        cores = os.cpu_count() or 1
+        if elapsed * cores < limits.cpu_seconds:
+            return (
+                "Your code's process was killed (SIGKILL) from outside GradScope after "
+                f"{elapsed:.1f} s, before it returned results."
+            )
+        return (
+            "Your code's process was killed (SIGKILL): by its CPU-time limit of "
+            f"{limits.cpu_seconds} s if it ignored SIGXCPU, or from outside GradScope."
+        )
+    if signum is not None:
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
         return f"Your code's process was killed by {name} before it returned results."
     return (
         f"Your code ended the process (exit status {returncode}, e.g. os._exit) before "
@@ -271,8 +485,15 @@ def _death_message(returncode: int, limits: Limits) -> str:
     )
 
 
+def _text(value, limit: int) -> str:
+    """A string from the child, or '' for anything else; cut to `limit` characters."""
+    if not isinstance(value, str):
+        return ""
+    return value if len(value) <= limit else value[:limit] + " ... (cut)"
+
+
 def _read_capped(path: Path) -> str:
-    if not path.exists():
+    if not path.exists() or not path.is_file():
         return ""
     with open(path, "rb") as f:
         data = f.read(OUTPUT_READ_LIMIT)

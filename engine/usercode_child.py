@@ -1,20 +1,28 @@
-"""The child side of `usercode`: runs pasted code and reports back as data.
+"""The child side of `usercode`: runs pasted code and reports back plain numbers.
 
-Started as `python -m engine.usercode_child WORKDIR` with resource limits already in
-place. Reads WORKDIR/request.json and request.npz, writes progress to
-WORKDIR/progress.txt, and finally WORKDIR/reply.json (+ reply.npz on success).
+Started by `engine.usercode` as `python -m engine.usercode_child --request DIR
+--reply-fd N`, inside the sandbox with its limits already in place. Reads
+DIR/request.json and request.npz, locks itself down further (seccomp, Landlock),
+runs the user's code, and sends progress and the reply as frames over fd N
+(`engine.channel`): the parameters, the user's gradient, and the user's cost at
+theta and at every shifted point. The finite differences are not taken here: the
+parent takes them, so this process cannot forge the verdict.
 Everything the user's code prints goes to a bounded buffer, never to the parent.
 """
 
 from __future__ import annotations
 
-import contextlib
+import argparse
 import errno
 import io
 import json
+import os
 import sys
+import time
 import traceback
 from pathlib import Path
+
+from engine import channel
 
 USER_FILENAME = "<your code>"
 OUTPUT_LIMIT = 64 * 1024
@@ -65,25 +73,51 @@ def describe(error: BaseException, source_lines: list[str], stage: str) -> dict:
     return {"ok": False, "message": message, "line": line, "line_text": text}
 
 
-def main(workdir: str) -> int:
-    work = Path(workdir)
-    request = json.loads((work / "request.json").read_text())
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="engine.usercode_child")
+    parser.add_argument("--request", required=True)
+    parser.add_argument("--reply-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    folder = Path(args.request)
+    request = json.loads((folder / "request.json").read_text())
     output = BoundedOutput()
     sys.stdout = sys.stderr = output
-    source = request["source"]
-    lines = source.splitlines()
-    reply = run(request, work, lines, output)
+    lock_down(folder, request)
+    reply, arrays = run(request, folder, request["source"].splitlines(), args.reply_fd)
     reply["output"] = output.text()
-    (work / "reply.json").write_text(json.dumps(reply))
+    channel.write_json(args.reply_fd, {"reply": reply})
+    for values in arrays:
+        channel.write_array(args.reply_fd, values)
+    os.close(args.reply_fd)
     return 0
 
 
-def run(request: dict, work: Path, lines: list[str], output) -> dict:
+def lock_down(request_folder: Path, request: dict) -> None:
+    """seccomp and Landlock, before any user code: what they refuse stays refused."""
+    from engine.sandbox import ENGINE_DIR, apply_landlock, apply_seccomp, python_readable_paths
+
+    uses_network = bool(request.get("dask"))
+    import_roots = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    readable = [*python_readable_paths(), *import_roots, str(ENGINE_DIR), str(request_folder)]
+    readable += ["/proc", "/sys", "/dev", "/etc/ld.so.cache", "/usr"]
+    scratch = os.environ.get("TMPDIR", "/tmp")
+    writable = [os.getcwd(), scratch, "/dev/null", "/dev/shm"]
+    if request.get("sandboxed"):
+        writable.append("/tmp")
+    apply_landlock(readable, writable, allow_tcp=uses_network)
+    apply_seccomp(allow_inet=uses_network and request.get("sandboxed", False))
+
+
+def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[dict, list]:
+    """(reply, arrays): the reply says ok or what went wrong; arrays follow an ok reply."""
     import numpy as np
 
-    from engine.check import check_functions
+    from engine.check import _cost_value, _gradient_vector, _parameter_vector
+    from engine.implementation import CENTRAL
+    from engine.layout import Layout
+    from engine.numerical import loop_costs_at
 
-    data = np.load(work / "request.npz")
+    data = np.load(folder / "request.npz")
     X, y, theta = data["X"], data["y"], data["theta"]
     sizes = request["layer_sizes"]
     lamb = request["lamb"]
@@ -98,7 +132,7 @@ def run(request: dict, work: Path, lines: list[str], output) -> dict:
         code = compile(request["source"], USER_FILENAME, "exec")
         exec(code, namespace)  # noqa: S102 - running the user's code is this module's job
     except BaseException as error:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
-        return describe(error, lines, "while running your file")
+        return describe(error, lines, "while running your file"), []
     functions = {}
     for role in ("cost", "gradient"):
         name = request[f"{role}_name"]
@@ -113,65 +147,76 @@ def run(request: dict, work: Path, lines: list[str], output) -> dict:
                 f"functions found: {', '.join(defined) or 'none'}.",
                 "line": None,
                 "line_text": None,
-            }
+            }, []
         functions[role] = function
-    if "theta" in namespace and request.get("use_own_theta", True):
-        theta = np.asarray(namespace["theta"], dtype=float).ravel()
+    theta_from_code = "theta" in namespace
     args = ()
     if request["convention"] == "seed":
         args = (X, y, sizes[0], sizes[1], sizes[2], lamb)
 
     def cost(t):
-        return functions["cost"](t.copy(), *args)
+        return _cost_value(functions["cost"](t.copy(), *args))
 
     def gradient(t):
         return functions["gradient"](t.copy(), *args)
 
-    progress_file = work / "progress.txt"
+    layout = Layout.from_shapes(request["shapes"])
+    last = [0.0]
 
     def progress(done, total):
-        if done % 25 == 0 or done == total:
-            progress_file.write_text(f"{done} {total}")
+        now = time.monotonic()
+        if now - last[0] >= 0.2 or done == total:
+            last[0] = now
+            channel.write_json(reply_fd, {"progress": [done, total]})
 
     try:
-        with _maybe_dask(request.get("dask")) as client:
-            result = check_functions(
-                cost,
-                gradient,
-                theta,
-                request["shapes"],
-                eps=request["eps"],
-                progress=progress,
-                client=client,
-            )
+        if theta_from_code:
+            theta = namespace["theta"]
+        theta = _parameter_vector(theta, layout)
+        analytic = _gradient_vector(gradient(theta.copy()), layout)
+        base = cost(theta.copy())
+        evaluate = _dask_costs if request.get("dask") else loop_costs_at
+        _, shifted = evaluate(
+            cost, theta, range(theta.size), request["eps"], CENTRAL, np.float64, progress
+        )
     except ValueError as error:
         if user_line(error) is None:
-            return {"ok": False, "message": str(error), "line": None, "line_text": None}
-        return describe(error, lines, "in your cost or gradient")
+            return {"ok": False, "message": str(error), "line": None, "line_text": None}, []
+        return describe(error, lines, "in your cost or gradient"), []
     except BaseException as error:  # noqa: BLE001
         reply = describe(error, lines, "in your cost or gradient")
         reply["hint"] = label_hint(error, request)
-        return reply
-    np.savez(
-        work / "reply.npz", analytic=result.analytic, numerical=result.numerical, theta=result.theta
-    )
-    return {
-        "ok": True,
-        "cost": float(cost(np.asarray(result.theta))),
-        "theta_from_code": "theta" in namespace and request.get("use_own_theta", True),
-    }
+        return reply, []
+    reply = {"ok": True, "theta_from_code": theta_from_code}
+    return reply, [theta, analytic, np.array([float(base)]), shifted.ravel()]
 
 
-@contextlib.contextmanager
-def _maybe_dask(address):
-    """No cluster (None), a new local one ("local"), or the scheduler at `address`."""
-    if not address:
-        yield None
-        return
+def _dask_costs(cost, theta, indices, eps, stencil, dtype, progress):
+    """`loop_costs_at` over a local Dask cluster started inside this sandbox."""
+    import numpy as np
+    from distributed import as_completed
+
+    from engine.numerical import loop_costs_at
     from engine.parallel import dask_client
 
-    with dask_client(None if address == "local" else address) as client:
-        yield client
+    indices = np.asarray(indices)
+    shifted = np.zeros((indices.size, len(stencil.steps)))
+    with dask_client(None) as client:
+        parts = [p for p in np.array_split(indices, 8) if p.size]
+        cost_remote, theta_remote = client.scatter([cost, theta], broadcast=True, hash=False)
+        futures = {
+            client.submit(
+                loop_costs_at, cost_remote, theta_remote, part, eps, stencil, dtype, pure=False
+            ): part
+            for part in parts
+        }
+        done = 0
+        for future in as_completed(futures):
+            part = futures[future]
+            shifted[part - indices[0]] = future.result()[1]
+            done += part.size
+            progress(done, indices.size)
+    return None, shifted
 
 
 def label_hint(error: BaseException, request: dict) -> str | None:
@@ -190,4 +235,4 @@ def label_hint(error: BaseException, request: dict) -> str | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

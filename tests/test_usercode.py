@@ -17,7 +17,7 @@ from engine.examples import EXAMPLES
 from engine.usercode import Limits, code_execution_enabled, run_user_code, source_label_hint
 from tests.cli_helpers import run_cli
 
-LIMITS = Limits(wall_seconds=15, cpu_seconds=4, memory_bytes=2 * 1024**3)
+LIMITS = Limits(wall_seconds=15, cpu_seconds=4, memory_bytes=1024**3)
 PROBLEM = engine.make_problem(lamb=1.0)
 GOOD_COST = "import numpy as np\ndef computeCost(t, *a):\n    return float(np.sum(t ** 2))\n"
 
@@ -168,7 +168,7 @@ def test_the_calling_process_is_unaffected_afterwards():
 def test_user_code_on_a_local_dask_cluster_gives_the_same_numbers():
     source = EXAMPLES["seed-question"].source
     serial = run_user_code(source, PROBLEM, limits=LIMITS)
-    spread = run_user_code(source, PROBLEM, limits=LIMITS, dask="local")
+    spread = run_user_code(source, PROBLEM, limits=LIMITS, dask=True)
     assert spread.ok
     np.testing.assert_array_equal(spread.result.numerical, serial.result.numerical)
 
