@@ -83,6 +83,7 @@ class Isolation:
     seccomp: bool = False
     landlock_abi: int = 0
     missing: tuple[str, ...] = field(default=())
+    project_writable: bool = False  # the server's account can change GradScope's own files
 
     @property
     def sandboxed(self) -> bool:
@@ -104,6 +105,11 @@ class Isolation:
             parts.append(f"Landlock ABI {self.landlock_abi}")
         head = "sandbox" if self.sandboxed else "limits only (no sandbox)"
         tail = f"; missing: {', '.join(self.missing)}" if self.missing else ""
+        if self.project_writable:
+            tail += (
+                "; GradScope's own files are writable by the server's account (run the "
+                "server as a user who cannot change them)"
+            )
         return f"Isolation of user code: {head}: {', '.join(parts)}{tail}."
 
     def as_dict(self) -> dict:
@@ -113,6 +119,7 @@ class Isolation:
             "seccomp": self.seccomp,
             "landlock_abi": self.landlock_abi,
             "missing": list(self.missing),
+            "project_writable": self.project_writable,
             "description": self.describe(),
         }
 
@@ -130,17 +137,27 @@ def detect_isolation() -> Isolation:
     landlock = landlock_abi()
     if not landlock:
         missing.append("Landlock (kernel 5.13 or newer)")
+    writable = project_writable()
     bwrap = shutil.which("bwrap")
     switched_off = os.environ.get(SANDBOX_VARIABLE, "").strip().lower() in ("off", "0", "no")
     if bwrap and not switched_off and _bwrap_works(bwrap):
-        return Isolation("sandbox", bwrap, cgroup, cgroup_root, seccomp, landlock, tuple(missing))
+        return Isolation(
+            "sandbox", bwrap, cgroup, cgroup_root, seccomp, landlock, tuple(missing), writable
+        )
     missing.insert(
         0,
         f"bubblewrap (switched off by {SANDBOX_VARIABLE})"
         if bwrap and switched_off
         else "bubblewrap (Debian package bubblewrap, with user namespaces)",
     )
-    return Isolation("limits", None, cgroup, cgroup_root, seccomp, landlock, tuple(missing))
+    return Isolation(
+        "limits", None, cgroup, cgroup_root, seccomp, landlock, tuple(missing), writable
+    )
+
+
+def project_writable() -> bool:
+    """Whether this process may change the app's own code (it should not, when serving)."""
+    return any(os.access(path, os.W_OK) for path in (ROOT / "app.py", ROOT / "pages", ENGINE_DIR))
 
 
 def code_policy(isolation: Isolation, server_address: str | None) -> str | None:
@@ -470,19 +487,21 @@ def _detect_cgroup() -> tuple[str | None, str | None]:
     elif (base / "pids").is_dir() and (base / "memory").is_dir():
         candidates.append(("v1", base))
     for version, root in candidates:
-        probe = (
+        parents = (
             [root / "pids" / "gradscope", root / "memory" / "gradscope"]
             if version == "v1"
-            else [root / f"gradscope-probe-{os.getpid()}"]
+            else [root]
         )
         try:
-            for d in probe:
-                d.mkdir(parents=True, exist_ok=True)
             if version == "v2":
                 controllers = (root / "cgroup.subtree_control").read_text().split()
                 if not {"pids", "memory"} <= set(controllers):
-                    raise OSError("pids and memory controllers are not delegated")
-                probe[0].rmdir()
+                    continue
+            for parent in parents:  # make and remove a run's cgroup, as each run will
+                parent.mkdir(parents=True, exist_ok=True)
+                probe = parent / f"gradscope-probe-{os.getpid()}"
+                probe.mkdir()
+                probe.rmdir()
             return version, str(root)
         except OSError:
             continue

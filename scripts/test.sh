@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh machine, then run every test.
-# Used verbatim by the README and by .ci/run. Browser tests need Debian's chromium,
-# installed here with apt-get (as root; with sudo otherwise).
+# Used verbatim by the README and by .ci/run. Browser tests need Debian's chromium and
+# the sandbox tests bubblewrap: scripts/setup.sh installs both with apt-get (as root;
+# with sudo otherwise), then requirements-dev.txt. ruff runs first: lint is part of
+# the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ]; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium > /dev/null
-fi
+bash scripts/setup.sh requirements-dev.txt chromium
 
-python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-
+python -m ruff check .
 python -m pytest "$@"

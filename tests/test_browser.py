@@ -4,11 +4,6 @@ Only what a browser shows is tested here (charts drawn, page switches through li
 separate users); everything else is in test_app.py. Screenshots go to test-output/.
 """
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -16,6 +11,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from engine.scenario import Scenario
+from tests.browser_helpers import streamlit_server
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output" / "browser"
@@ -27,56 +23,11 @@ RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
 pytestmark = pytest.mark.browser
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     """`streamlit run app.py` on a free loopback port; stopped by its PID afterwards."""
-    port = free_port()
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    log = open(OUTPUT / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail(f"streamlit did not start within 60 s; see {OUTPUT / 'streamlit.log'}")
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with streamlit_server(OUTPUT / "streamlit.log") as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
