@@ -3,16 +3,21 @@
 import hashlib
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine import figures
 from engine.diagnosis import diagnose
 from engine.examples import EXAMPLES
 from engine.layout import Layout
+from engine.runqueue import AlreadyQueued, shared_queue
+from engine.sandbox import code_policy, detect_isolation
 from engine.usercode import CONVENTIONS, ENABLE_VARIABLE, code_execution_enabled, run_user_code
 from ui import cache
-from ui.components import dask_choice, findings_list, noise_note, status_badge, styled_table
+from ui.components import findings_list, noise_note, status_badge, styled_table
 from ui.frame import frame
 from ui.share import chart
+
+MAX_SOURCE_BYTES = 256 * 1024
 
 scenario = frame("Your code", icon=":material/code:")
 st.title("Check your own code")
@@ -26,12 +31,19 @@ if not code_execution_enabled():
     )
     st.stop()
 
+isolation = detect_isolation()
+refusal = code_policy(isolation, st.get_option("server.address"))
+if refusal:
+    st.info(refusal, icon=":material/lock:")
+    st.stop()
+
 st.markdown(
     "Paste a program that defines a **cost** and a **gradient** function. GradScope runs it "
-    "in a separate, resource-limited process, computes the numerical gradient of your cost "
-    "with its own (correct) central-difference loop, and compares it with your gradient. "
-    "The problem (theta, X, y, λ) comes from the sidebar's scenario."
+    "in a sandbox, takes your cost at every shifted point, computes the numerical gradient "
+    "itself (central differences, outside your code's reach), and compares it with your "
+    "gradient. The problem (theta, X, y, λ) comes from the sidebar's scenario."
 )
+st.caption(isolation.describe())
 
 
 def load_example() -> None:
@@ -47,9 +59,17 @@ def load_example() -> None:
 
 
 def load_upload() -> None:
+    """Take an uploaded file's text, if it is small enough to be a program."""
     upload = st.session_state.get("code-upload")
-    if upload is not None:
-        st.session_state["code-source"] = upload.getvalue().decode("utf-8", errors="replace")
+    if upload is None:
+        return
+    if upload.size > MAX_SOURCE_BYTES:
+        st.session_state["code-upload-refused"] = (
+            f"That file has {upload.size:,} bytes; programs up to {MAX_SOURCE_BYTES:,} bytes "
+            "are accepted. Your code in the box is unchanged."
+        )
+        return
+    st.session_state["code-source"] = upload.getvalue().decode("utf-8", errors="replace")
 
 
 if "code-source" not in st.session_state:
@@ -66,6 +86,9 @@ left.selectbox(
 )
 left.caption(EXAMPLES[st.session_state["code-example"]].description)
 right.file_uploader("…or upload a .py file", type=["py"], key="code-upload", on_change=load_upload)
+refused_upload = st.session_state.pop("code-upload-refused", None)
+if refused_upload:
+    st.warning(refused_upload, icon=":material/upload_file:")
 source = st.text_area("Your code", key="code-source", height=420)
 
 cols = st.columns(4)
@@ -111,12 +134,17 @@ if convention == "plain" and shapes is None:
     st.error("Shapes must look like `5x4, 3x6`.")
     st.stop()
 
-dask = dask_choice(
-    "Numerical gradient runs",
-    "code",
-    "Dask spreads the cost evaluations over cores or machines, with the same numbers. "
-    "Its workers run your cost outside the check process's limits: for trusted, slow code.",
+dask = st.toggle(
+    "Spread the cost evaluations over a local Dask cluster inside the sandbox",
+    key="code-dask",
+    disabled=not isolation.sandboxed,
+    help="Dask workers start inside the same sandbox and share its limits (one worker per "
+    "core); the numbers are the same. Only inside bubblewrap.",
 )
+too_big = len(source.encode("utf-8", errors="replace")) > MAX_SOURCE_BYTES
+if too_big:
+    st.error(f"Your code is longer than {MAX_SOURCE_BYTES:,} bytes; shorten it to check it.")
+    st.stop()
 
 signature = hashlib.sha256(
     repr(
@@ -132,26 +160,60 @@ signature = hashlib.sha256(
     ).encode()
 ).hexdigest()
 
-if st.button("Run the check", type="primary", icon=":material/play_arrow:"):
-    bar = st.progress(0.0, text="Starting your code in a separate process…")
 
-    def report(done, total):
-        bar.progress(done / total, text=f"Numerical gradient: {done} of {total} parameters")
+class RunProgress:
+    """The progress bar of one run. Every update is a Streamlit call, and a Streamlit call
+    raises when the session was closed or rerun: that is how a run learns to end."""
 
-    run = run_user_code(
-        source,
-        scenario.problem(),
-        cost_name,
-        gradient_name,
-        convention,
-        shapes,
-        scenario.eps,
-        label_base,
-        progress=report,
-        dask=dask,
-    )
-    bar.empty()
+    def __init__(self):
+        self.value, self.text = 0.0, "Starting your code in the sandbox…"
+        self.bar = st.progress(self.value, text=self.text)
+
+    def waiting(self, position: int) -> None:
+        self.show(0.0, f"Waiting for a place to run your code: number {position} in line")
+
+    def progress(self, done: int, total: int) -> None:
+        self.show(done / total, f"Numerical gradient: {done} of {total} parameters")
+
+    def heartbeat(self) -> None:
+        self.show(self.value, self.text)
+
+    def show(self, value: float, text: str) -> None:
+        self.value, self.text = value, text
+        self.bar.progress(value, text=text)
+
+
+def check_now() -> None:
+    """Wait for a place in the server's queue, then run the code in the sandbox."""
+    shown = RunProgress()
+    context = get_script_run_ctx()
+    owner = context.session_id if context else "no-session"
+    try:
+        with shared_queue().place(owner, on_wait=shown.waiting):
+            shown.show(0.0, "Starting your code in the sandbox…")
+            run = run_user_code(
+                source,
+                scenario.problem(),
+                cost_name,
+                gradient_name,
+                convention,
+                shapes,
+                scenario.eps,
+                label_base,
+                progress=shown.progress,
+                dask=dask,
+                heartbeat=shown.heartbeat,
+            )
+    except AlreadyQueued:
+        st.warning("Your previous run is still going; wait for it to finish.")
+        return
+    finally:
+        shown.bar.empty()
     st.session_state["code-run"] = (signature, run)
+
+
+if st.button("Run the check", type="primary", icon=":material/play_arrow:"):
+    check_now()
 
 stored = st.session_state.get("code-run")
 if not stored or stored[0] != signature:
@@ -160,16 +222,19 @@ if not stored or stored[0] != signature:
 
 run = stored[1]
 if run.hint:
-    st.info(run.hint, icon=":material/lightbulb:")
+    st.info("A hint about your code:", icon=":material/lightbulb:")
+    st.text(run.hint)
 if not run.ok:
-    st.error(f"**Your code could not be checked.** {run.message}", icon=":material/error:")
+    # Messages quote the user's code and exceptions: plain text, never Markdown.
+    st.error("**Your code could not be checked.**", icon=":material/error:")
+    st.text(run.message)
     if run.line:
         st.code(f"line {run.line}: {run.line_text}", language="python")
 else:
     result = run.result
     status_badge(result)
     st.caption(
-        f"Ran in {run.seconds:.1f} s in a separate process"
+        f"Ran in {run.seconds:.1f} s in the sandbox"
         + ("; theta taken from your code" if run.theta_from_code else "")
     )
     findings_list(diagnose(result), limit=3)

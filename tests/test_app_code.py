@@ -50,7 +50,8 @@ def test_code_that_raises_gets_its_line_number_and_the_page_stays_usable():
     ).run()
     next(b for b in at.button if b.label == "Run the check").click().run()
     assert not at.exception
-    assert "IndexError" in at.error[0].value
+    assert "could not be checked" in at.error[0].value
+    assert "IndexError" in texts(at)
     assert "line 4: return t[99]" in at.code[0].value
     at.selectbox(key="code-example").select("seed-answer").run()
     next(b for b in at.button if b.label == "Run the check").click().run()
@@ -72,15 +73,52 @@ def test_plain_convention_needs_readable_shapes():
     assert "Shapes must look like" in at.error[0].value
 
 
-def test_the_page_can_send_the_numerical_gradient_to_dask():
+def test_the_page_can_send_the_numerical_gradient_to_dask_inside_the_sandbox():
     at = open_page(start_app(), "code")
-    at.radio(key="code-dask").set_value("local").run()
+    at.toggle(key="code-dask").set_value(True).run()
     next(b for b in at.button if b.label == "Run the check").click().run()
     assert not at.exception
     assert "FAIL" in texts(at) and "output layer" in texts(at)
 
 
-def test_a_dask_scheduler_needs_an_address():
+def test_no_field_takes_a_dask_scheduler_address():
     at = open_page(start_app(), "code")
-    at.radio(key="code-dask").set_value("scheduler").run()
-    assert "scheduler's address" in at.error[0].value
+    labels = [w.label.lower() for w in at.text_input]
+    assert not [label for label in labels if "address" in label or "scheduler" in label]
+
+
+def test_the_page_states_the_isolation_in_force():
+    at = open_page(start_app(), "code")
+    assert "Isolation of user code: sandbox" in texts(at)
+
+
+def test_an_error_message_from_user_code_is_shown_as_plain_text():
+    at = open_page(start_app(), "code")
+    message = "**bold** ![x](http://127.0.0.1:9/x.png)"
+    at.text_area(key="code-source").input(
+        f"def computeCost(t, *a):\n    raise ValueError({message!r})\n\n"
+        "def gradient(t, *a):\n    return t\n"
+    ).run()
+    next(b for b in at.button if b.label == "Run the check").click().run()
+    assert any(message in t.value for t in at.text)
+    markdown = [e.value for kind in ("markdown", "error", "info", "warning") for e in at.get(kind)]
+    assert not [m for m in markdown if "![x]" in m]
+
+
+def test_without_a_sandbox_a_server_open_to_other_machines_refuses_pasted_code(monkeypatch):
+    from engine.sandbox import SANDBOX_VARIABLE, detect_isolation
+
+    monkeypatch.setenv(SANDBOX_VARIABLE, "off")
+    detect_isolation.cache_clear()
+    try:
+        at = open_page(start_app(), "code")
+        assert "cannot sandbox pasted code" in at.info[0].value
+        assert not [b for b in at.button if b.label == "Run the check"]
+    finally:
+        detect_isolation.cache_clear()
+
+
+def test_code_longer_than_the_limit_is_refused_with_a_message():
+    at = open_page(start_app(), "code")
+    at.text_area(key="code-source").input("x = 1\n" * 60_000).run()
+    assert "longer than" in at.error[0].value
