@@ -17,7 +17,7 @@ import numpy as np
 
 HEADER = struct.Struct(">cI")
 JSON_FRAME, ARRAY_FRAME = b"j", b"a"
-MAX_JSON_BYTES = 256 * 1024
+MAX_JSON_BYTES = 1024 * 1024  # 64 KB of output, JSON-escaped, fits
 
 
 class ChannelError(ValueError):

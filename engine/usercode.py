@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -261,20 +262,29 @@ class ChildOutcome:
 
 
 class ReplyChannel:
-    """Reads the child's frames on a thread (so the child never blocks on a full pipe)."""
+    """Reads the child's frames on a thread (so the child never blocks on a full pipe).
+
+    The thread polls with a timeout, so `close` can stop it even while a leftover
+    process still holds the pipe's other end; the fd is closed only after the thread
+    has stopped reading it (a closed fd number can be reused by the next open).
+    """
 
     def __init__(self, fd: int, max_bytes: int):
         self.fd = fd
         self.reader = FrameReader(max_bytes)
         self.error: str | None = None
         self.closed = threading.Event()
+        self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
     def _read(self) -> None:
         try:
-            while True:
+            while not self.stopping.is_set():
+                ready, _, _ = select.select([self.fd], [], [], 0.1)
+                if not ready:
+                    continue
                 data = os.read(self.fd, 1 << 16)
                 if not data:
                     self.reader.finish()
@@ -294,10 +304,10 @@ class ReplyChannel:
         return frames
 
     def close(self) -> None:
-        try:
+        self.stopping.set()
+        self.thread.join(timeout=2.0)
+        if not self.thread.is_alive():
             os.close(self.fd)
-        except OSError:
-            pass
 
 
 def _run_child(work, isolation, limits, layout, progress, heartbeat) -> ChildOutcome:

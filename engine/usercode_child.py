@@ -26,6 +26,7 @@ from engine import channel
 
 USER_FILENAME = "<your code>"
 OUTPUT_LIMIT = 64 * 1024
+MESSAGE_LIMIT = 2000
 
 
 class BoundedOutput(io.TextIOBase):
@@ -69,8 +70,13 @@ def describe(error: BaseException, source_lines: list[str], stage: str) -> dict:
     elif isinstance(error, OSError) and error.errno == errno.EFBIG:
         message = f"Your code wrote more output than GradScope allows {stage}; it was stopped."
     else:
-        message = f"{type(error).__name__} {stage}: {error}"
-    return {"ok": False, "message": message, "line": line, "line_text": text}
+        message = f"{type(error).__name__} {stage}: {_shortened(str(error))}"
+    return {"ok": False, "message": message, "line": line, "line_text": text and text[:500]}
+
+
+def _shortened(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """Exception texts can be megabytes (a printed array): the reply keeps their start."""
+    return text if len(text) <= limit else text[:limit] + " ... (cut)"
 
 
 def main(argv: list[str]) -> int:
@@ -181,7 +187,8 @@ def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[d
         )
     except ValueError as error:
         if user_line(error) is None:
-            return {"ok": False, "message": str(error), "line": None, "line_text": None}, []
+            reply = {"ok": False, "message": _shortened(str(error)), "line": None}
+            return reply | {"line_text": None}, []
         return describe(error, lines, "in your cost or gradient"), []
     except BaseException as error:  # noqa: BLE001
         reply = describe(error, lines, "in your cost or gradient")
