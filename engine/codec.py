@@ -31,6 +31,15 @@ PARAM_NAMES = {  # scenario field -> query parameter
     "bugs": "bugs",
 }
 MAX_VALUE_LENGTH = 300
+# A bug list fits every catalogue id twice over, spaces after commas included; a longer
+# one is cut at a comma, never inside an id, with a notice naming what was dropped.
+MAX_BUGS_LENGTH = max(MAX_VALUE_LENGTH, len(", ".join(list(BUGS) * 2)))
+# Exports carry every parameter (~320 bytes each): 8 MB holds the export of a scenario
+# of about 25,000 parameters. Bigger ones are refused with a message before parsing (the
+# share link, or the file's "scenario" section alone, restores the same scenario).
+# .streamlit/config.toml's server.maxUploadSize is the same number.
+MAX_EXPORT_BYTES = 8 * 1024**2
+MAX_LISTED = 5  # items quoted in one notice
 
 
 def scenario_to_params(scenario: Scenario) -> dict[str, str]:
@@ -63,8 +72,30 @@ def scenario_from_params(params: Mapping) -> tuple[Scenario, list[str]]:
             continue
         if isinstance(value, (list, tuple)):  # repeated parameter: the last one wins
             value = value[-1] if value else ""
-        raw[known[name]] = str(value)[:MAX_VALUE_LENGTH]
+        raw[known[name]] = _bounded_text(name, str(value), notices)
     return _scenario_from_raw(raw, notices, source="link"), notices
+
+
+def _bounded_text(name: str, text: str, notices: list[str]) -> str:
+    """A link value within its length bound; a bug list is cut between ids, never inside."""
+    if name != "bugs":
+        if len(text) > MAX_VALUE_LENGTH:
+            notices.append(
+                f"Link parameter {_quote(name)} is longer than {MAX_VALUE_LENGTH} characters; "
+                "only its start was read."
+            )
+            return text[:MAX_VALUE_LENGTH]
+        return text
+    if len(text) <= MAX_BUGS_LENGTH:
+        return text
+    kept = text[: MAX_BUGS_LENGTH + 1]
+    kept = kept[: kept.rfind(",")] if "," in kept else ""
+    dropped = [item.strip() for item in text[len(kept) :].split(",") if item.strip()]
+    notices.append(
+        f"The link's bug list is longer than {MAX_BUGS_LENGTH} characters; "
+        f"{len(dropped)} item(s) after it were ignored: {_listing(dropped)}."
+    )
+    return kept
 
 
 def scenario_to_json(scenario: Scenario, extra: dict | None = None) -> str:
@@ -77,13 +108,23 @@ def scenario_to_json(scenario: Scenario, extra: dict | None = None) -> str:
 def scenario_from_json(text: str | bytes) -> tuple[Scenario, list[str], dict]:
     """(scenario, notices, document) from an exported file.
 
-    A file that is not a GradScope export raises ValueError with a clear message;
-    a readable one with odd values gives notices, as a link would.
+    Anything that is not a readable GradScope export (too big, not JSON, nested too
+    deeply, the wrong shape) raises ValueError with a message in words; a readable one
+    with odd values gives notices, as a link would.
     """
+    if len(text) > MAX_EXPORT_BYTES:
+        raise ValueError(
+            f"This file is larger than {MAX_EXPORT_BYTES // 1024**2} MB, the most a restore "
+            "reads (the export of a scenario of about 25,000 parameters). The share link "
+            'restores the same scenario, and so does the file with only its "format", '
+            '"version" and "scenario" sections.'
+        )
     try:
         document = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"This file is not valid JSON ({error}).") from None
+    except RecursionError:
+        raise ValueError("This file is nested too deeply to be a GradScope export.") from None
+    except ValueError as error:  # bad JSON or encoding, or a number with too many digits
+        raise ValueError(f"This file is not valid JSON ({_quote(error, 200)}).") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f'This JSON is not a GradScope export (expected "format": "{FORMAT}").')
     scenario_data = document.get("scenario")
@@ -92,11 +133,22 @@ def scenario_from_json(text: str | bytes) -> tuple[Scenario, list[str], dict]:
     notices: list[str] = []
     unknown = set(scenario_data) - set(PARAM_NAMES)
     if unknown:
-        notices.append(
-            f"Unknown scenario field(s) ignored: {', '.join(map(_quote, sorted(unknown)))}."
-        )
+        notices.append(f"Unknown scenario field(s) ignored: {_listing(sorted(unknown))}.")
     raw = {k: v for k, v in scenario_data.items() if k in PARAM_NAMES}
-    return _scenario_from_raw(raw, notices, source="file"), notices, document
+    try:
+        scenario = _scenario_from_raw(raw, notices, source="file")
+    except RecursionError:  # quoting a value nested almost as deep as Python allows
+        raise ValueError("This file is nested too deeply to be a GradScope export.") from None
+    return scenario, notices, document
+
+
+def recorded_relative_difference(document: dict) -> float | None:
+    """The relative difference an export says its scenario had, if it says so plainly."""
+    result = document.get("result")
+    value = result.get("relative_difference") if isinstance(result, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 # --- field by field ---------------------------------------------------------------
@@ -187,7 +239,7 @@ def _bugs(value, notices) -> tuple[str, ...]:
     items = [str(i).strip() for i in items if str(i).strip()]
     unknown = [i for i in items if i not in BUGS]
     if unknown:
-        notices.append(f"Unknown bug id(s) ignored: {', '.join(map(_quote, unknown))}.")
+        notices.append(f"Unknown bug id(s) ignored: {_listing(unknown)}.")
     return tuple(i for i in items if i in BUGS)
 
 
@@ -195,9 +247,16 @@ def _label(field: str) -> str:
     return {"lamb": "lambda", "m": "m", "seed": "seed", "eps": "eps"}[field]
 
 
-def _quote(value) -> str:
+def _quote(value, limit: int = 60) -> str:
     text = str(value)
-    return repr(text if len(text) <= 60 else text[:57] + "...")
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _listing(items) -> str:
+    """Quoted items, the first few only: a notice stays a line however long the input."""
+    items = list(items)
+    shown = ", ".join(map(_quote, items[:MAX_LISTED]))
+    return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
 
 
 def _finite(value):

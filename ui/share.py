@@ -7,11 +7,14 @@ from engine functions alone: the callable runs outside the script thread.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
 from engine.codec import (
+    MAX_EXPORT_BYTES,
+    recorded_relative_difference,
     scenario_from_json,
     scenario_from_params,
     scenario_to_json,
@@ -25,6 +28,7 @@ URL_READ_KEY = "url-read"
 PENDING_NOTICES_KEY = "pending-notices"
 RESTORE_CHECK_KEY = "restore-expected"
 PAGE_FIGURES_KEY = "page-figures"
+UPLOADS_KEY = "restore-uploads"  # how many exports were read: names the next uploader
 
 
 def show_notices(title: str, notices: list[str]) -> None:
@@ -32,6 +36,18 @@ def show_notices(title: str, notices: list[str]) -> None:
     if notices:
         st.warning(title, icon=":material/tune:")
         st.text("\n".join(f"• {n}" for n in notices))
+
+
+def literal_alert(kind: str, title: str, detail: str, icon: str | None = None) -> None:
+    """An alert with a fixed Markdown title and `detail` (exception texts, file names,
+    anything a user shaped) as a literal code block inside it: never Markdown or HTML.
+
+    The fence is longer than any run of backticks in `detail`, so nothing can close it.
+    """
+    longest = max((len(run) for run in re.findall("`+", detail)), default=0)
+    fence = "`" * max(3, longest + 1)
+    alert = {"error": st.error, "warning": st.warning, "info": st.info, "success": st.success}
+    alert[kind](f"**{title}**\n\n{fence}text\n{detail}\n{fence}", icon=icon)
 
 
 def read_url_once(load_scenario) -> None:
@@ -138,46 +154,76 @@ def share_panel(scenario: Scenario, load_scenario) -> None:
         key="download-csv",
     )
     st.file_uploader(
-        "Restore from a JSON export",
+        f"Restore from a JSON export (up to {MAX_EXPORT_BYTES // 1024**2} MB)",
         type=["json"],
-        key="restore-upload",
+        key=_uploader_key(),
         on_change=_restore,
         args=(load_scenario,),
+        help="Exports of scenarios up to about 25,000 parameters fit; for bigger ones use "
+        "the link, or keep only the file's scenario section.",
     )
 
 
+def _uploader_key() -> str:
+    """A new uploader after each restore: the old one, and the file it holds, go away."""
+    return f"restore-upload-{st.session_state.get(UPLOADS_KEY, 0)}"
+
+
 def _restore(load_scenario) -> None:
-    upload = st.session_state.get("restore-upload")
+    key = _uploader_key()
+    upload = st.session_state.get(key)
     if upload is None:
         return
+    name = upload.name
+    data = upload.read(MAX_EXPORT_BYTES + 1)  # a bigger file is refused, unread beyond this
+    release_upload(upload)
+    st.session_state[UPLOADS_KEY] = st.session_state.get(UPLOADS_KEY, 0) + 1
     try:
-        scenario, notices, document = scenario_from_json(upload.getvalue())
+        scenario, notices, document = scenario_from_json(data)
     except ValueError as error:
-        add_notices([f"{upload.name}: {error} Nothing was changed."])
+        add_notices([f"{name}: {error} Nothing was changed."])
         return
     load_scenario(scenario)
     add_notices(notices)
-    expected = (document.get("result") or {}).get("relative_difference")
-    if isinstance(expected, (int, float)):
-        st.session_state[RESTORE_CHECK_KEY] = (upload.name, float(expected))
+    expected = recorded_relative_difference(document)
+    if expected is not None:
+        st.session_state[RESTORE_CHECK_KEY] = (name, expected)
+
+
+def release_upload(upload) -> None:
+    """Drop the server's copy of an uploaded file once it is read (Streamlit keeps each
+    upload in memory until the session ends otherwise), as st.chat_input does."""
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "uploaded_file_mgr", None)
+    if isinstance(manager, MemoryUploadedFileManager):
+        manager.remove_file(session_id=ctx.session_id, file_id=upload.file_id)
+    upload.close()
 
 
 def confirm_restored(result) -> None:
-    """After a restore, say whether the recomputed numbers are the file's numbers."""
+    """After a restore, say whether the recomputed numbers are the file's numbers (the
+    file's name is the user's: shown literally)."""
     name, expected = st.session_state.pop(RESTORE_CHECK_KEY, (None, None))
     if name is None:
         return
     if abs(result.relative_difference - expected) <= 1e-9 * max(1.0, abs(expected)):
-        st.success(
-            f"Restored {name}: relative difference {result.relative_difference:.6g}, "
-            "the same as in the file.",
-            icon=":material/restore:",
+        literal_alert(
+            "success",
+            f"Restored: relative difference {result.relative_difference:.6g}, the same as "
+            "in the file.",
+            name,
+            ":material/restore:",
         )
     else:
-        st.warning(
-            f"Restored {name}, but the relative difference is now "
-            f"{result.relative_difference:.6g} (the file says {expected:.6g}).",
-            icon=":material/warning:",
+        literal_alert(
+            "warning",
+            f"Restored, but the relative difference is now {result.relative_difference:.6g} "
+            f"(the file says {expected:.6g}).",
+            name,
+            ":material/warning:",
         )
 
 
