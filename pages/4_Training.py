@@ -5,10 +5,10 @@ import streamlit as st
 from engine import figures
 from engine.training import generated_dataset, load_digits_dataset, train
 from ui.cache import scenario_key
-from ui.frame import frame
+from ui.frame import frame, within_limits
 from ui.share import chart
 
-scenario = frame("Training", icon=":material/model_training:")
+scenario = frame("Training", icon=":material/model_training:", work="check")
 
 st.title("Training with the gradient")
 st.markdown(
@@ -32,6 +32,8 @@ hidden = middle.number_input(
     "Hidden units (digits)", 1, 200, 25, key="train-hidden", disabled=data != "digits"
 )
 maxiter = right.number_input("Iterations (maxiter)", 1, 500, 50, key="train-maxiter")
+if not within_limits(scenario, "training", data=data, hidden=hidden, maxiter=maxiter):
+    st.stop()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

@@ -22,7 +22,6 @@ from engine.bugs import BUGS, SEED_BUGS, WHERE
 from engine.implementation import HIDDEN_ACTIVATIONS
 from engine.scenario import LIMITS, Scenario, WorkTooLarge, check_workload
 from ui import cache, share
-from ui.components import escape_markdown
 
 SETTINGS_KEY = "scenario-settings"
 AUTO = "auto"
@@ -42,6 +41,9 @@ PAGES = (
     ("pages/4_Training.py", "Training", ":material/model_training:"),
     ("pages/5_Your_code.py", "Your code", ":material/code:"),
 )
+# The work each page runs beyond one exact check (engine.scenario.WORKS), by page title.
+# Training checks its own work once its settings are chosen (`within_limits`).
+PAGE_WORK = {"Bug lab": "bug-lab", "Epsilon": "sweep"}
 
 
 def bug_key(bug_id: str) -> str:
@@ -194,11 +196,15 @@ def parse_sizes(text: str) -> tuple:
     return tuple(p for p in re.split(r"[\s,;]+|(?<=\d)-", str(text).strip()) if p)
 
 
-def frame(page_title: str, icon: str = ":material/troubleshoot:") -> Scenario:
+def frame(
+    page_title: str, icon: str = ":material/troubleshoot:", work: str | None = None
+) -> Scenario:
     """Configure the page, draw navigation and the scenario sidebar, return the scenario.
 
     Invalid or too-large settings get a clear message in the page and stop the run
-    (never a traceback); the sidebar keeps what the user typed.
+    (never a traceback); the sidebar keeps what the user typed. Every page runs one
+    exact check (its downloads and restores do), and `work` (by default PAGE_WORK's
+    entry for the title) is what else the page runs: it must fit the same limits.
     """
     st.set_page_config(page_title=f"{page_title} · GradScope", page_icon=icon, layout="wide")
     share.read_url_once(load_scenario)
@@ -210,18 +216,13 @@ def frame(page_title: str, icon: str = ":material/troubleshoot:") -> Scenario:
         _scenario_controls(settings())
     try:
         scenario = scenario_from_settings(settings())
-        check_workload(scenario)
-    except WorkTooLarge as error:
-        st.error(
-            f"**This check is too large to run here.** {escape_markdown(str(error))}",
-            icon=":material/block:",
+    except ValueError as error:
+        share.literal_alert(
+            "error", "Please fix the scenario in the sidebar.", str(error), ":material/error:"
         )
         st.stop()
-    except ValueError as error:
-        st.error(
-            f"**Please fix the scenario in the sidebar.** {escape_markdown(str(error))}",
-            icon=":material/error:",
-        )
+    work = PAGE_WORK.get(page_title, "check") if work is None else work
+    if not within_limits(scenario) or (work != "check" and not within_limits(scenario, work)):
         st.stop()
     share.write_url(scenario)
     if share.RESTORE_CHECK_KEY in st.session_state:
@@ -229,6 +230,19 @@ def frame(page_title: str, icon: str = ":material/troubleshoot:") -> Scenario:
     with st.sidebar:
         share.share_panel(scenario, load_scenario)
     return scenario
+
+
+def within_limits(scenario: Scenario, work: str = "check", **options) -> bool:
+    """True when `work` on `scenario` fits this server's limits; else the estimate is
+    shown as an error (the caller decides whether to stop the page or skip a part)."""
+    try:
+        check_workload(scenario, work, **options)
+    except WorkTooLarge as error:
+        # The message is ours (numbers and catalogue ids only), so Markdown is safe here.
+        subject = "This check" if work == "check" else "This page's work"
+        st.error(f"**{subject} is too large to run here.** {error}", icon=":material/block:")
+        return False
+    return True
 
 
 def _navigation() -> None:
