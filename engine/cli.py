@@ -1,13 +1,16 @@
 """`python -m engine`: a gradient check from flags, fit for a terminal or a CI job.
 
 Exit status: 0 when the gradients agree, 1 when some entry diverges, 2 on bad
-arguments (with a message naming the argument).
+arguments or work beyond the limits (with a message naming the argument or the
+estimate). Output piped into a reader that stops early (`| head`) ends quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -21,10 +24,75 @@ from .compare import CheckResult
 from .diagnosis import Finding, diagnose
 from .implementation import HIDDEN_ACTIVATIONS
 from .report import build_report
-from .scenario import Scenario
+from .scenario import MAX_SECONDS, MAX_SEEDS, Scenario, WorkTooLarge, check_workload
 
 EXIT_AGREE, EXIT_DIVERGE, EXIT_USAGE = 0, 1, 2
 FULL_TABLE_LIMIT = 200
+MAX_TIMEOUT = 3600.0  # check-code: one hour of wall and CPU time at most
+
+
+def _out(text: str = "") -> None:
+    """print() to stdout that survives a reader going away (`| head`).
+
+    As the signal module's "Note on SIGPIPE" advises: on BrokenPipeError, point stdout
+    at devnull so later writes and the interpreter's final flush succeed silently; the
+    command still finishes and exits with its verdict.
+    """
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _discard_stdout()
+
+
+def _discard_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _error(prog: str, parser: argparse.ArgumentParser | None, message: str) -> int:
+    if parser is not None:
+        parser.print_usage(sys.stderr)
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _bounded_float(low: float, high: float):
+    """An argparse type: a finite number of seconds in (low, high] (argparse names the flag)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not (math.isfinite(value) and low < value <= high):
+            bound = f" and at most {high:g}" if math.isfinite(high) else ""
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number of seconds above {low:g}{bound}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _seed_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_SEEDS:,}, got {text!r}")
+    return value
+
+
+def add_budget_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-seconds",
+        type=_bounded_float(0.0, math.inf),
+        default=MAX_SECONDS,
+        help="refuse work estimated above this many CPU seconds, as the app does "
+        "(default: %(default)s; memory stays capped)",
+    )
 
 
 def add_problem_flags(
@@ -56,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Check backprop against finite differences on GradScope's network, with known "
             "bugs switched on, and say which matrix, which entries and which bug."
         ),
-        epilog="Exit status: 0 gradients agree, 1 they diverge, 2 bad arguments.",
+        epilog="Exit status: 0 gradients agree, 1 they diverge, 2 bad arguments or too "
+        "large to run.",
     )
     add_problem_flags(parser)
     parser.add_argument(
@@ -96,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="GradScope page the report's share link points to (default: %(default)s)",
     )
     parser.add_argument("--list-bugs", action="store_true", help="print the bug catalogue")
+    add_budget_flag(parser)
     return parser
 
 
@@ -120,35 +190,58 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
 
 
 def main(argv=None) -> int:
+    """Run a command; argparse's exits (--help, usage errors) become return values, and a
+    closed stdout pipe ends the output quietly instead of with a traceback."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    code = EXIT_USAGE  # kept only if stdout breaks outside the commands' own printing
+    try:
+        try:
+            code = _dispatch(argv)
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else EXIT_USAGE
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+    return code
+
+
+def _dispatch(argv) -> int:
     if argv[:1] == ["check-code"]:
         return check_code_main(argv[1:])
     if argv[:1] == ["bug-matrix"]:
         return bug_matrix_main(argv[1:])
+    return check_main(argv)
+
+
+def check_main(argv) -> int:
+    prog = "python -m engine"
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_bugs:
-        print(format_catalogue(as_json=args.json))
+        _out(format_catalogue(as_json=args.json))
         return EXIT_AGREE
     try:
         scenario = scenario_from_args(args)
     except ValueError as error:
-        parser.print_usage(sys.stderr)
-        print(f"python -m engine: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    result = scenario.run(numerical="loop" if args.loop else "fast")
-    findings = diagnose(result)
+        return _error(prog, parser, str(error))
+    try:
+        check_workload(scenario, "loop" if args.loop else "check", max_seconds=args.max_seconds)
+        result = scenario.run(numerical="loop" if args.loop else "fast")
+        findings = diagnose(result)
+    except WorkTooLarge as error:
+        return _error(prog, None, f"this check is too large to run: {error}")
+    except MemoryError:
+        return _error(prog, None, "this check ran out of memory; use fewer examples or units")
     rows = _rows_to_show(result, args.table)
     if args.json:
-        print(json.dumps(as_json(scenario, result, findings, rows), indent=2))
+        _out(json.dumps(as_json(scenario, result, findings, rows), indent=2))
     else:
-        print(format_report(scenario, result, findings, rows))
+        _out(format_report(scenario, result, findings, rows))
     if args.report:
         try:
             write_report(args.report, args.app_url, scenario, result, findings)
         except OSError as error:
-            print(f"python -m engine: error: cannot write the report: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            return _error(prog, None, f"cannot write the report: {error}")
         print(f"report written to {args.report}", file=sys.stderr)
     return EXIT_AGREE if result.agrees else EXIT_DIVERGE
 
@@ -287,39 +380,52 @@ def build_check_code_parser() -> argparse.ArgumentParser:
     add_problem_flags(parser)
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_bounded_float(0.0, MAX_TIMEOUT),
         default=60.0,
-        help="wall-clock and CPU seconds allowed (default: %(default)s)",
+        help="wall-clock and CPU seconds your code may use, at most "
+        f"{MAX_TIMEOUT:g} (default: %(default)s)",
     )
     parser.add_argument("--table", choices=("auto", "all", "diverging", "none"), default="auto")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    add_dask_flag(parser, "spread the numerical gradient's cost evaluations")
+    add_dask_flag(
+        parser,
+        "spread your cost's evaluations over a local Dask cluster inside the same sandbox "
+        "(only where the sandbox is available)",
+    )
     return parser
 
 
-def add_dask_flag(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument(
-        "--dask",
-        nargs="?",
-        const="local",
-        metavar="ADDRESS",
-        help=f"{what} over Dask: a local cluster (one worker per core) with no ADDRESS, or "
-        "the scheduler at ADDRESS (e.g. tcp://10.0.0.5:8786)",
-    )
+def add_dask_flag(parser: argparse.ArgumentParser, help: str) -> None:
+    """A plain switch: the CLI never takes a scheduler address from its arguments (one
+    comes only from the GRADSCOPE_DASK_SCHEDULER setting, see engine.parallel)."""
+    parser.add_argument("--dask", action="store_true", help=help)
 
 
 def bug_matrix_main(argv) -> int:
     """Every catalogue bug on many seeds: is it named first, how big is its signal."""
     from .parallel import bug_seed_matrix, dask_client
 
+    prog = "python -m engine bug-matrix"
     parser = argparse.ArgumentParser(
-        prog="python -m engine bug-matrix",
+        prog=prog,
         description="Switch on each catalogue bug alone on N seeds of a network and report "
         "how often the diagnosis names it first.",
+        epilog="Exit status: 0 every bug named first, 1 some not, 2 bad arguments or too "
+        "large to run.",
     )
-    parser.add_argument("--seeds", type=int, default=20, help="number of seeds (%(default)s)")
+    parser.add_argument(
+        "--seeds",
+        type=_seed_count,
+        default=20,
+        help=f"number of seeds, 1 to {MAX_SEEDS:,} (%(default)s)",
+    )
     add_problem_flags(parser, ("sizes", "m", "lambda"))
-    add_dask_flag(parser, "run the cells")
+    add_dask_flag(
+        parser,
+        "run the cells on Dask: the scheduler the GRADSCOPE_DASK_SCHEDULER setting names, "
+        "else a local cluster (one worker per core)",
+    )
+    add_budget_flag(parser)
     args = parser.parse_args(argv)
     try:
         args.seed, args.eps, args.activation, args.threshold, args.bug = (
@@ -330,15 +436,18 @@ def bug_matrix_main(argv) -> int:
             [],
         )
         scenario = scenario_from_args(args)
-        if args.seeds < 1:
-            raise ValueError("--seeds must be at least 1")
     except ValueError as error:
-        parser.print_usage(sys.stderr)
-        print(f"python -m engine bug-matrix: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(prog, parser, str(error))
+    try:
+        check_workload(scenario, "bug-matrix", max_seconds=args.max_seconds, seeds=args.seeds)
+    except WorkTooLarge as error:
+        return _error(prog, None, f"this bug matrix is too large to run: {error}")
     options = dict(layer_sizes=scenario.layer_sizes, m=scenario.m, lamb=scenario.lamb)
     if args.dask:
-        with dask_client(None if args.dask == "local" else args.dask) as client:
+        from .parallel import configured_scheduler
+
+        address = configured_scheduler() or "local"  # the CLI's user runs on their machine
+        with dask_client(None if address == "local" else address) as client:
             table = bug_seed_matrix(range(args.seeds), client=client, **options)
     else:
         table = bug_seed_matrix(range(args.seeds), **options)
@@ -346,14 +455,15 @@ def bug_matrix_main(argv) -> int:
         named_first=("named_first", "mean"),
         median_relative_difference=("relative_difference", "median"),
     )
-    print(f"{args.seeds} seeds of {scenario.describe()}")
-    print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
+    _out(f"{args.seeds} seeds of {scenario.describe()}")
+    _out(summary.to_string(float_format=lambda v: f"{v:.3g}"))
     return EXIT_AGREE if table["named_first"].all() else EXIT_DIVERGE
 
 
 def check_code_main(argv) -> int:
     from .usercode import Limits, run_user_code
 
+    prog = "python -m engine check-code"
     parser = build_check_code_parser()
     args = parser.parse_args(argv)
     try:
@@ -361,14 +471,18 @@ def check_code_main(argv) -> int:
         args.activation, args.threshold, args.bug = "sigmoid", None, []
         scenario = scenario_from_args(args)
         shapes = _parse_shapes(args.shapes) if args.convention == "plain" else None
-    except (OSError, ValueError) as error:
-        parser.print_usage(sys.stderr)
-        print(f"python -m engine check-code: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    limits = Limits(wall_seconds=args.timeout, cpu_seconds=max(1, int(args.timeout)))
+    except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+        return _error(prog, parser, str(error))
+    try:
+        check_workload(scenario, "user-code")
+        problem = scenario.problem()
+    except WorkTooLarge as error:
+        return _error(prog, None, f"this check is too large to run: {error}")
+    isolation = _isolation()
+    limits = Limits(wall_seconds=args.timeout, cpu_seconds=max(1, math.ceil(args.timeout)))
     run = run_user_code(
         source,
-        scenario.problem(),
+        problem,
         args.cost,
         args.gradient,
         args.convention,
@@ -386,24 +500,35 @@ def check_code_main(argv) -> int:
             "line_text": run.line_text,
             "hint": run.hint,
             "output": run.output,
+            **isolation,
         }
         if args.json:
-            print(json.dumps(payload, indent=2))
+            _out(json.dumps(payload, indent=2))
         else:
             print(f"Your code could not be checked: {run.describe_error()}", file=sys.stderr)
             if run.hint:
                 print(f"hint: {run.hint}", file=sys.stderr)
+            print(isolation["isolation_description"], file=sys.stderr)
         return EXIT_DIVERGE
     findings = diagnose(run.result)
     rows = _rows_to_show(run.result, args.table)
     if args.json:
-        print(json.dumps(as_json(scenario, run.result, findings, rows), indent=2))
+        _out(json.dumps({**as_json(scenario, run.result, findings, rows), **isolation}, indent=2))
     else:
-        print(f"GradScope check of {args.file} on {scenario.describe()}")
+        _out(f"GradScope check of {args.file} on {scenario.describe()}")
+        _out(isolation["isolation_description"])
         if run.hint:
-            print(f"hint: {run.hint}")
-        print(format_report(scenario, run.result, findings, rows).split("\n", 2)[2])
+            _out(f"hint: {run.hint}")
+        _out(format_report(scenario, run.result, findings, rows).split("\n", 2)[2])
     return EXIT_AGREE if run.result.agrees else EXIT_DIVERGE
+
+
+def _isolation() -> dict:
+    """What confines the user's code here, for the output: the level and one line."""
+    from .sandbox import detect_isolation
+
+    isolation = detect_isolation()
+    return {"isolation": isolation.level, "isolation_description": isolation.describe()}
 
 
 def _parse_shapes(text):

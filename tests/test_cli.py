@@ -1,10 +1,13 @@
 import json
+import subprocess
+import sys
 
 import pytest
 
 from engine.bugs import BUGS
 from engine.cli import main
-from tests.cli_helpers import run_cli
+from engine.examples import EXAMPLES
+from tests.cli_helpers import ROOT, run_cli
 
 
 def test_agreeing_gradients_exit_0_and_print_the_seed_style_table():
@@ -105,3 +108,106 @@ def test_bug_matrix_on_a_local_dask_cluster_gives_the_same_table():
     serial = run_cli("bug-matrix", "--seeds", "2")
     parallel = run_cli("bug-matrix", "--seeds", "2", "--dask")
     assert parallel[0] == 0 and parallel[1] == serial[1]
+
+
+def test_sizes_beyond_the_memory_limit_exit_2_with_a_message():
+    code, out, err = run_cli("--sizes", "100000,100000,10")
+    assert code == 2 and out == ""
+    assert "too large to run" in err and "parameters, about" in err and "Traceback" not in err
+
+
+def test_the_seed_loop_on_a_large_network_is_refused_with_its_estimate():
+    code, _, err = run_cli("--sizes", "1000,990,10", "--m", "100", "--loop")
+    assert code == 2 and "coordinate loop" in err and "Traceback" not in err
+
+
+def test_max_seconds_is_the_budget_the_check_must_fit():
+    assert run_cli("--sizes", "400,25,10", "--m", "100", "--table", "none")[0] == 0
+    code, _, err = run_cli("--sizes", "400,25,10", "--m", "100", "--max-seconds", "0.0001")
+    assert code == 2 and "the limits here are 0.0001 s" in err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e9", "soon"])
+def test_bad_timeouts_exit_2_with_a_message(tmp_path, value):
+    path = tmp_path / "code.py"
+    path.write_text("x = 1\n")
+    code, _, err = run_cli("check-code", path, f"--timeout={value}")
+    assert code == 2 and "argument --timeout" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-5", "0"])
+def test_bad_budgets_exit_2_with_a_message(value):
+    code, _, err = run_cli(f"--max-seconds={value}")
+    assert code == 2 and "argument --max-seconds" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("seeds", ["1000000000", "0", "many"])
+def test_bug_matrix_seed_counts_outside_the_cap_exit_2_with_a_message(seeds):
+    code, _, err = run_cli("bug-matrix", f"--seeds={seeds}")
+    assert code == 2 and "argument --seeds" in err and "Traceback" not in err
+
+
+def test_a_bug_matrix_beyond_the_time_budget_exits_2_with_its_estimate():
+    code, _, err = run_cli("bug-matrix", "--seeds", "5000")
+    assert code == 2 and "too large to run" in err and "bugs x 5,000 seeds" in err
+
+
+def test_check_code_on_a_problem_beyond_the_memory_limit_exits_2(tmp_path):
+    path = tmp_path / "code.py"
+    path.write_text("x = 1\n")
+    code, _, err = run_cli("check-code", path, "--sizes", "100000,100000,10")
+    assert code == 2 and "too large to run" in err and "Traceback" not in err
+
+
+def test_check_code_on_a_file_that_is_not_text_exits_2(tmp_path):
+    path = tmp_path / "code.py"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    code, _, err = run_cli("check-code", path)
+    assert code == 2 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args, verdict",
+    [
+        (["--sizes", "100,100,10", "--table", "all"], 0),
+        (["--sizes", "100,100,10", "--table", "all", "--json"], 0),
+        (["--bug", "sigmoid-sign-flip"], 1),
+        (["--list-bugs"], 0),
+        (["bug-matrix", "--seeds", "2"], 0),
+    ],
+)
+def test_output_into_a_reader_that_stops_early_ends_quietly_with_the_verdict(args, verdict):
+    """`python -m engine ... | head`: the reader is gone before (or while) the CLI writes."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "engine", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == verdict
+    assert err == ""
+
+
+def test_dask_is_a_plain_switch_that_takes_no_address():
+    code, _, err = run_cli("bug-matrix", "--seeds", "1", "--dask", "tcp://127.0.0.1:1")
+    assert code == 2 and "unrecognized arguments: tcp://127.0.0.1:1" in err
+
+
+def test_check_code_states_the_isolation_in_force(tmp_path):
+    from engine.sandbox import detect_isolation
+
+    path = tmp_path / "question.py"
+    path.write_text(EXAMPLES["seed-question"].source)
+    _, out, _ = run_cli("check-code", path, "--table", "none")
+    assert detect_isolation().describe() in out.splitlines()
+
+
+def test_check_code_json_has_the_isolation_level(tmp_path):
+    from engine.sandbox import detect_isolation
+
+    path = tmp_path / "question.py"
+    path.write_text(EXAMPLES["seed-question"].source)
+    _, out, _ = run_cli("check-code", path, "--json")
+    assert json.loads(out)["isolation"] == detect_isolation().level
