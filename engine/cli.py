@@ -444,11 +444,23 @@ def bug_matrix_main(argv) -> int:
         return _error(prog, None, f"this bug matrix is too large to run: {error}")
     options = dict(layer_sizes=scenario.layer_sizes, m=scenario.m, lamb=scenario.lamb)
     if args.dask:
-        from .parallel import configured_scheduler
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker
+
+        from .parallel import DaskUnavailable, configured_scheduler
 
         address = configured_scheduler() or "local"  # the CLI's user runs on their machine
-        with dask_client(None if address == "local" else address) as client:
-            table = bug_seed_matrix(range(args.seeds), client=client, **options)
+        try:
+            with dask_client(None if address == "local" else address) as client:
+                table = bug_seed_matrix(range(args.seeds), client=client, **options)
+        except (DaskUnavailable, OSError, KilledWorker, CancelledError) as error:
+            return _error(
+                prog,
+                None,
+                f"Dask failed ({error or type(error).__name__}); run without --dask, or check "
+                "the GRADSCOPE_DASK_SCHEDULER setting.",
+            )
     else:
         table = bug_seed_matrix(range(args.seeds), **options)
     summary = table.groupby("bug", sort=False).agg(

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -211,3 +212,18 @@ def test_check_code_json_has_the_isolation_level(tmp_path):
     path.write_text(EXAMPLES["seed-question"].source)
     _, out, _ = run_cli("check-code", path, "--json")
     assert json.loads(out)["isolation"] == detect_isolation().level
+
+
+def test_an_unreachable_configured_scheduler_is_a_message_and_exit_2():
+    env = {**os.environ, "GRADSCOPE_DASK_SCHEDULER": "tcp://127.0.0.1:1"}
+    env.pop("GRADSCOPE_RUN_USER_CODE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "bug-matrix", "--seeds", "1", "--dask"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert "Dask failed" in done.stderr and "Traceback" not in done.stderr
