@@ -4,21 +4,12 @@ Only what a browser shows is tested here (charts drawn, page switches through li
 separate users); everything else is in test_app.py. Screenshots go to test-output/.
 """
 
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from engine.scenario import Scenario
-from tests.browser_helpers import streamlit_server
-
-ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "test-output" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
+from tests.browser_helpers import OUTPUT, open_app, settle, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -28,39 +19,6 @@ def server():
     """`streamlit run app.py` on a free loopback port; stopped by its PID afterwards."""
     with streamlit_server(OUTPUT / "streamlit.log") as (url, _):
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does)")
-    from playwright.sync_api import sync_playwright
-
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
-
-
-def open_app(browser, url, path=""):
-    page = browser.new_context(viewport={"width": 1400, "height": 2400}).new_page()
-    page.goto(f"{url}/{path}")
-    wait_idle(page)
-    return page
-
-
-def wait_idle(page):
-    page.wait_for_selector(IDLE, timeout=60_000)
-
-
-def settle(page):
-    """After an interaction: let the rerun it triggers start (if not already over), then end."""
-    try:
-        page.wait_for_selector(RUNNING, timeout=2_000)
-    except PlaywrightTimeout:
-        pass
-    wait_idle(page)
 
 
 def sidebar(page):

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_helpers import streamlit_server
-from tests.test_browser import OUTPUT, browser, open_app, settle  # noqa: F401 - fixture
+from tests.browser_helpers import OUTPUT, open_app, settle, streamlit_server
 
 pytestmark = pytest.mark.browser
 CHILD_MARKER = b"engine.usercode_child"
@@ -96,17 +95,14 @@ def paste_and_run(page, source: str) -> None:
     page.get_by_role("button", name="Run the check").click()
 
 
-def test_an_exception_text_with_an_image_link_is_shown_as_text_and_fetches_nothing(
-    server, browser
-):
+def test_an_exception_text_with_an_image_link_is_shown_as_text_and_fetches_nothing(server, browser):
     canary = CanaryListener()
     try:
         link = f"http://127.0.0.1:{canary.port}"
+        message = f'![canary]({link}/markdown.png) <img src="{link}/html.png">'
         source = (
-            "def computeCost(theta, *args):\n"
-            f"    raise ValueError('![canary]({link}/markdown.png) <img src=\"{link}/html.png\">')\n"
-            "def gradient(theta, *args):\n"
-            "    return theta\n"
+            f"def computeCost(theta, *args):\n    raise ValueError({message!r})\n"
+            "def gradient(theta, *args):\n    return theta\n"
         )
         page = open_app(browser, server, "Your_code")
         paste_and_run(page, source)

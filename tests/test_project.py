@@ -20,8 +20,10 @@ def test_ci_runs_exactly_the_readmes_test_command():
     assert "bash scripts/test.sh" in [line.strip() for line in ci]
 
 
-def test_readme_run_command_starts_the_app():
-    assert "pip install -r requirements.txt && streamlit run app.py" in README
+def test_readme_run_command_installs_the_sandbox_and_starts_the_app():
+    assert "bash scripts/setup.sh && streamlit run app.py" in README
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
+    assert "bubblewrap" in setup and "requirements.txt" in setup
     assert (ROOT / "app.py").exists()
 
 
