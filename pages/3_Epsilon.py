@@ -7,7 +7,9 @@ from engine.sweep import best_eps
 from ui import cache
 from ui.components import dask_choice
 from ui.frame import frame
-from ui.share import chart
+from ui.share import chart, literal_alert
+
+INCOMPLETE = "eps-incomplete"  # (scenario key, scheduler) of this session's incomplete sweep
 
 scenario = frame("Epsilon", icon=":material/show_chart:")
 
@@ -31,7 +33,26 @@ with st.expander("Run the sweep on Dask (many cores or machines)"):
         "eps",
         "One Dask task per eps: the same numbers, spread over cores or machines.",
     )
-sweep = cache.sweep(scenario, dask)
+
+# After an incomplete sweep, the missing steps are computed again only when asked: a
+# cluster that is down would otherwise cost every rerun its connection timeout.
+attempt = (cache.scenario_key(scenario), dask)
+compute = st.session_state.get("eps-retry") or st.session_state.get(INCOMPLETE) != attempt
+outcome = cache.sweep(scenario, dask, compute=compute)
+st.session_state[INCOMPLETE] = attempt if outcome.missing else None
+if outcome.missing:
+    steps = ", ".join(f"{eps:.0e}" for eps in outcome.missing)
+    literal_alert(
+        "warning",
+        f"{len(outcome.missing)} eps steps are missing; the chart shows the steps that finished.",
+        f"Missing: eps = {steps}.\n"
+        + (outcome.message or "Press the button below to compute them."),
+        ":material/warning:",
+    )
+    st.button("Compute the missing eps steps", key="eps-retry", icon=":material/refresh:")
+if outcome.table is None:
+    st.stop()
+sweep = outcome.table
 chart(
     figures.epsilon_curves(sweep, scenario.eps), "eps-curves", scenario, "epsilon", in_report=True
 )

@@ -144,33 +144,34 @@ def exact_on_demand(scenario, key_prefix: str) -> bool:
     return False
 
 
-DASK_PLACES = {
-    "here": "in this process",
-    "local": "on a local Dask cluster",
-    "scheduler": "on a Dask scheduler",
-}
+DASK_PLACES = {"here": "in this process", "cluster": "on the server's Dask cluster"}
 
 
 def dask_choice(label: str, key_prefix: str, help: str) -> str | None:
-    """Where slow work runs: None (here), "local" (a local Dask cluster) or an address.
+    """Where slow work runs: None (in this process) or the server's configured scheduler.
 
-    Stops the page with a message when a scheduler is chosen without an address.
+    Visitors choose between the two but never type an address: a Dask client unpickles
+    what its scheduler sends, so an address a visitor controls would run their code in
+    the server. Without a configured scheduler (or with user code off) only a caption
+    is drawn.
     """
-    where = st.radio(
+    from engine.parallel import SCHEDULER_VARIABLE, configured_scheduler
+
+    scheduler = configured_scheduler()
+    if scheduler is None:
+        st.caption(
+            f"Runs in this process: Dask is not set up on this server (its operator sets "
+            f"{SCHEDULER_VARIABLE}, with user code switched on)."
+        )
+        return None
+    where = "local processes" if scheduler == "local" else "the configured scheduler"
+    places = DASK_PLACES | {"cluster": f"{DASK_PLACES['cluster']} ({where})"}
+    choice = st.radio(
         label,
-        list(DASK_PLACES),
+        list(places),
         horizontal=True,
         key=f"{key_prefix}-dask",
-        format_func=DASK_PLACES.get,
+        format_func=places.get,
         help=help,
     )
-    address = st.text_input(
-        "Dask scheduler address",
-        key=f"{key_prefix}-dask-address",
-        placeholder="tcp://127.0.0.1:8786",
-        disabled=where != "scheduler",
-    )
-    if where == "scheduler" and not address.strip():
-        st.error("Give the Dask scheduler's address, e.g. `tcp://127.0.0.1:8786`.")
-        st.stop()
-    return {"here": None, "local": "local", "scheduler": address.strip()}[where]
+    return scheduler if choice == "cluster" else None
