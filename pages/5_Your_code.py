@@ -15,7 +15,7 @@ from engine.usercode import CONVENTIONS, ENABLE_VARIABLE, code_execution_enabled
 from ui import cache
 from ui.components import findings_list, noise_note, status_badge, styled_table
 from ui.frame import frame
-from ui.share import chart
+from ui.share import chart, release_upload
 
 MAX_SOURCE_BYTES = 256 * 1024
 
@@ -68,8 +68,9 @@ def load_upload() -> None:
             f"That file has {upload.size:,} bytes; programs up to {MAX_SOURCE_BYTES:,} bytes "
             "are accepted. Your code in the box is unchanged."
         )
-        return
-    st.session_state["code-source"] = upload.getvalue().decode("utf-8", errors="replace")
+    else:
+        st.session_state["code-source"] = upload.getvalue().decode("utf-8", errors="replace")
+    release_upload(upload)
 
 
 if "code-source" not in st.session_state:
