@@ -283,8 +283,13 @@ class CgroupRun:
 
     def memory_limit_hit(self) -> bool:
         try:
-            if self.version == "v1":
-                return int((self.dirs[1] / "memory.failcnt").read_text()) > 0
+            if self.version == "v1":  # failcnt stays 0 on some kernels: read the OOM kills
+                memory = self.dirs[1]
+                control = (memory / "memory.oom_control").read_text().split()
+                kills = dict(zip(control[::2], control[1::2])).get("oom_kill", "0")
+                peak = int((memory / "memory.max_usage_in_bytes").read_text())
+                limit = int((memory / "memory.limit_in_bytes").read_text())
+                return int(kills) > 0 or peak >= limit
             events = (self.dirs[0] / "memory.events").read_text().split()
             counts = dict(zip(events[::2], map(int, events[1::2])))
             return counts.get("oom_kill", 0) > 0 or counts.get("max", 0) > 0
@@ -377,8 +382,23 @@ DENIED_SYSCALLS = (
 )
 
 
-def apply_seccomp(allow_inet: bool) -> bool:
-    """Refuse the syscalls no gradient needs (EPERM); internet sockets unless allowed."""
+SELF_ONLY_SYSCALLS = (  # (name, argument that names the target): allowed on itself only
+    ("prlimit64", 0),
+    ("setpriority", 1),
+    ("sched_setaffinity", 0),
+    ("sched_setscheduler", 0),
+    ("sched_setparam", 0),
+    ("sched_setattr", 0),
+    ("ioprio_set", 1),
+    ("migrate_pages", 0),
+    ("move_pages", 0),
+)
+
+
+def apply_seccomp(allow_inet: bool, allow_unix: bool = True) -> bool:
+    """Refuse the syscalls no gradient needs (EPERM), and changing other processes'
+    limits, priority or CPUs (a same-user server could be throttled that way);
+    internet and unix sockets unless allowed."""
     try:
         import errno
         import socket
@@ -390,13 +410,45 @@ def apply_seccomp(allow_inet: bool) -> bool:
     for name in DENIED_SYSCALLS:
         with contextlib.suppress(Exception):  # a syscall this architecture does not have
             rules.add_rule(seccomp.ERRNO(errno.EPERM), name)
-    if not allow_inet:
-        for family in (socket.AF_INET, socket.AF_INET6, socket.AF_PACKET, socket.AF_NETLINK):
-            rules.add_rule(
-                seccomp.ERRNO(errno.EAFNOSUPPORT), "socket", seccomp.Arg(0, seccomp.EQ, family)
-            )
+    for name, target in SELF_ONLY_SYSCALLS:
+        with contextlib.suppress(Exception):
+            rules.add_rule(seccomp.ERRNO(errno.EPERM), name, seccomp.Arg(target, seccomp.NE, 0))
+    with contextlib.suppress(Exception):  # PRIO_PGRP and PRIO_USER reach other processes
+        rules.add_rule(seccomp.ERRNO(errno.EPERM), "setpriority", seccomp.Arg(0, seccomp.NE, 0))
+    families = [] if allow_inet else [socket.AF_INET, socket.AF_INET6, socket.AF_PACKET]
+    families += [] if allow_inet else [socket.AF_NETLINK]
+    families += [] if allow_unix else [socket.AF_UNIX]
+    for family in families:
+        rules.add_rule(
+            seccomp.ERRNO(errno.EAFNOSUPPORT), "socket", seccomp.Arg(0, seccomp.EQ, family)
+        )
     rules.load()  # also sets no_new_privs
     return True
+
+
+def drop_capabilities() -> bool:
+    """Give up every capability for good, for a child that runs as root without a user
+    namespace: no file-permission override, no ptrace of the server, no device nodes.
+
+    Secure bits first (root regains nothing at exec or setuid), then the bounding and
+    ambient sets, then the effective, permitted and inheritable sets.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    no_root_ever = 0b11101111  # NOROOT, NO_SETUID_FIXUP, KEEP_CAPS_LOCKED, NO_AMBIENT, locked
+    if libc.prctl(28, ctypes.c_ulong(no_root_ever), 0, 0, 0) != 0:  # PR_SET_SECUREBITS
+        return False
+    for capability in range(64):
+        libc.prctl(24, ctypes.c_ulong(capability), 0, 0, 0)  # PR_CAPBSET_DROP
+    libc.prctl(47, ctypes.c_ulong(4), 0, 0, 0)  # PR_CAP_AMBIENT, CLEAR_ALL
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
+
+    empty = (Data * 2)()
+    return libc.capset(ctypes.byref(Header(0x20080522, 0)), empty) == 0
 
 
 LANDLOCK_READ = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir

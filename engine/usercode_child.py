@@ -99,19 +99,28 @@ def main(argv: list[str]) -> int:
 
 
 def lock_down(request_folder: Path, request: dict) -> None:
-    """seccomp and Landlock, before any user code: what they refuse stays refused."""
-    from engine.sandbox import ENGINE_DIR, apply_landlock, apply_seccomp, python_readable_paths
+    """Capabilities, seccomp and Landlock, before any user code: what they refuse stays
+    refused. Inside bubblewrap the namespaces come first; without it these are the walls."""
+    from engine.sandbox import (
+        ENGINE_DIR,
+        apply_landlock,
+        apply_seccomp,
+        drop_capabilities,
+        python_readable_paths,
+    )
 
+    sandboxed = bool(request.get("sandboxed"))
     uses_network = bool(request.get("dask"))
+    if not sandboxed and os.geteuid() == 0:
+        drop_capabilities()
     import_roots = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     readable = [*python_readable_paths(), *import_roots, str(ENGINE_DIR), str(request_folder)]
     readable += ["/proc", "/sys", "/dev", "/etc/ld.so.cache", "/usr"]
-    scratch = os.environ.get("TMPDIR", "/tmp")
-    writable = [os.getcwd(), scratch, "/dev/null", "/dev/shm"]
-    if request.get("sandboxed"):
-        writable.append("/tmp")
+    writable = [os.getcwd(), os.environ.get("TMPDIR", "/tmp"), "/dev/null"]
+    if sandboxed:  # the sandbox's own /tmp and /dev/shm, private to this run
+        writable += ["/tmp", "/dev/shm"]
     apply_landlock(readable, writable, allow_tcp=uses_network)
-    apply_seccomp(allow_inet=uses_network and request.get("sandboxed", False))
+    apply_seccomp(allow_inet=uses_network and sandboxed, allow_unix=sandboxed)
 
 
 def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[dict, list]:
