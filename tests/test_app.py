@@ -198,10 +198,15 @@ def test_big_networks_show_the_fast_screen_first_and_the_exact_check_on_demand()
     assert "bias-regularized" in texts(at)
 
 
-def test_the_epsilon_sweep_can_run_on_a_local_dask_cluster_with_the_same_curves():
+def test_the_epsilon_sweep_can_run_on_the_servers_dask_cluster_with_the_same_curves(
+    monkeypatch,
+):
+    from engine.parallel import SCHEDULER_VARIABLE
+
+    monkeypatch.setenv(SCHEDULER_VARIABLE, "local")
     at = open_page(toggle_bug(start_app(), "sigmoid-sign-flip"), "epsilon")
     serial = plotly_figures(at)[0]["data"]
-    at.radio(key="eps-dask").set_value("local").run()
+    at.radio(key="eps-dask").set_value("cluster").run()
     assert not at.exception
     spread = plotly_figures(at)[0]["data"]
     assert [t.get("name") for t in spread] == [t.get("name") for t in serial]
