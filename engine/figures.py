@@ -6,6 +6,8 @@ diverging entries always in DIVERGING_COLOUR with an 'x' marker, kinks in KINK_C
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +111,23 @@ def _span(labels: list) -> str:
     return f"{head} {a}–{b}" if head == tail_head and head else f"{first}–{last}"
 
 
+@functools.lru_cache(maxsize=4)
+def _heatmap_skeleton(extra_title: str) -> dict:
+    """make_subplots' layout for three side-by-side panels, built once (it is slow)."""
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        subplot_titles=("analytic", "numerical", extra_title),
+        horizontal_spacing=0.1,
+        shared_yaxes=True,
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", tickangle=-45)
+    layout = fig.to_dict()["layout"]
+    layout.pop("template", None)  # the default template: plotly adds it back, cheaply
+    return layout
+
+
 def matrix_heatmaps(
     m: MatrixComparison,
     third: str = "difference",
@@ -119,7 +138,8 @@ def matrix_heatmaps(
 
     Rows and columns are labelled by unit; diverging cells carry a red 'x'. Matrices
     larger than `max_cells` are shown in blocks (each block's worst entry, noted in the
-    title); `region` zooms into rows r0:r1 and columns c0:c1.
+    title); `region` zooms into rows r0:r1 and columns c0:c1. The figure is built as one
+    dict and validated once: plotly's update_* calls cost ~3x more per figure.
     """
     grid = heatmap_grid(m, max_cells, region)
     analytic, numerical = grid.analytic, grid.numerical
@@ -131,13 +151,6 @@ def matrix_heatmaps(
         extra_scale, extra_mid = "RdBu_r", 0.0
     x, y = grid.column_labels, grid.row_labels
     limit = float(max(np.nanmax(np.abs(analytic)), np.nanmax(np.abs(numerical)), 1e-300))
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        subplot_titles=("analytic", "numerical", extra_title),
-        horizontal_spacing=0.1,
-        shared_yaxes=True,
-    )
     hover = (
         "%{y}, %{x}<br>analytic %{customdata[0]:.6g}<br>numerical %{customdata[1]:.6g}"
         "<br>relative error %{customdata[2]:.2e}<extra></extra>"
@@ -145,6 +158,7 @@ def matrix_heatmaps(
     custom = np.stack([analytic, numerical, grid.rel_error], -1)
     rows, cols = np.nonzero(grid.diverging)
     marked = rows.size <= MAX_MARKERS
+    data = []
     # one shared colour bar for analytic and numerical (in the gap after panel 2)
     for col, (z, scale, mid, bar_x) in enumerate(
         [
@@ -154,25 +168,30 @@ def matrix_heatmaps(
         ],
         start=1,
     ):
+        axes = dict(xaxis=f"x{col}" if col > 1 else "x", yaxis=f"y{col}" if col > 1 else "y")
         bounds = dict(zmin=-limit, zmax=limit) if col < 3 else dict(zmid=mid)
-        fig.add_trace(
-            go.Heatmap(
+        colorbar = dict(xanchor="left", len=0.9, thickness=10)
+        if bar_x is not None:
+            colorbar["x"] = bar_x
+        data.append(
+            dict(
+                type="heatmap",
                 z=z,
                 x=x,
                 y=y,
                 colorscale=scale,
                 customdata=custom,
                 hovertemplate=hover,
-                colorbar=dict(x=bar_x, xanchor="left", len=0.9, thickness=10),
+                colorbar=colorbar,
                 showscale=bar_x is not None,
                 **{k: v for k, v in bounds.items() if v is not None},
-            ),
-            row=1,
-            col=col,
+                **axes,
+            )
         )
         if rows.size and marked:
-            fig.add_trace(
-                go.Scatter(
+            data.append(
+                dict(
+                    type="scatter",
                     x=[x[c] for c in cols],
                     y=[y[r] for r in rows],
                     mode="markers",
@@ -185,25 +204,25 @@ def matrix_heatmaps(
                     name="diverges",
                     showlegend=False,
                     hoverinfo="skip",
-                ),
-                row=1,
-                col=col,
+                    **axes,
+                )
             )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", tickangle=-45)
     r0, r1, c0, c1 = grid.region
     where = "" if (r1 - r0, c1 - c0) == m.shape else f", rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1}"
     notes = [
         n for n in (grid.note, None if marked else f"{rows.size} diverging cells, not marked") if n
     ]
-    fig.update_layout(
-        title=f"{m.name} ({m.shape[0]}x{m.shape[1]}{where}): {m.n_diverging} of "
-        f"{m.analytic.size} entries diverge (marked x), relative difference "
-        f"{m.relative_difference:.3g}" + (f"<br><sub>{'; '.join(notes)}</sub>" if notes else ""),
+    layout = copy.deepcopy(_heatmap_skeleton(extra_title))
+    layout.update(
+        title=dict(
+            text=f"{m.name} ({m.shape[0]}x{m.shape[1]}{where}): {m.n_diverging} of "
+            f"{m.analytic.size} entries diverge (marked x), relative difference "
+            f"{m.relative_difference:.3g}" + (f"<br><sub>{'; '.join(notes)}</sub>" if notes else "")
+        ),
         height=min(900, max(260, 80 + 22 * len(y))),
         margin=dict(l=10, r=10, t=110 if notes else 70, b=10),
     )
-    return fig
+    return go.Figure(dict(data=data, layout=layout))
 
 
 def gradient_scatter(result: CheckResult) -> go.Figure:
@@ -211,10 +230,11 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
 
     One trace per matrix for the agreeing entries, one for ReLU kinks, and one,
     'diverges (N)', holding exactly the diverging entries. Hover says where each
-    point lives; WebGL takes over above WEBGL_ABOVE points.
+    point lives; WebGL takes over above WEBGL_ABOVE points. Built as one dict and
+    validated once (see matrix_heatmaps).
     """
     table = result.table()
-    Scatter = go.Scattergl if len(table) > WEBGL_ABOVE else go.Scatter
+    kind = "scattergl" if len(table) > WEBGL_ABOVE else "scatter"
     hover = (
         "%{text}<br>analytic %{x:.6g}<br>numerical %{y:.6g}"
         "<br>relative error %{customdata:.2e}<extra></extra>"
@@ -235,6 +255,7 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
             + ")"
         )
         return dict(
+            type=kind,
             x=part["analytic"].to_numpy(),
             y=part["numerical"].to_numpy(),
             text=where.to_numpy(),
@@ -249,12 +270,12 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
     if sampled:  # every diverging point stays; agreeing ones are sampled
         keep = np.random.default_rng(0).choice(len(calm), MAX_SCATTER_POINTS, replace=False)
         calm = calm.iloc[np.sort(keep)]
-    fig = go.Figure()
     lo = float(min(table["analytic"].min(), table["numerical"].min(), 0))
     hi = float(max(table["analytic"].max(), table["numerical"].max(), 0))
     pad = 0.05 * (hi - lo or 1.0)
-    fig.add_trace(
-        go.Scatter(
+    data = [
+        dict(
+            type="scatter",
             x=[lo - pad, hi + pad],
             y=[lo - pad, hi + pad],
             mode="lines",
@@ -262,26 +283,26 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
             line=dict(color="grey", dash="dash", width=1),
             hoverinfo="skip",
         )
-    )
+    ]
     for k, name in enumerate(result.layout.names):
-        fig.add_trace(
-            Scatter(
+        data.append(
+            dict(
                 name=name,
                 marker=dict(color=matrix_colour(k), size=6, opacity=0.8),
                 **points(calm[calm["matrix"] == name]),
             )
         )
     if kinked.any():
-        fig.add_trace(
-            Scatter(
+        data.append(
+            dict(
                 name=f"ReLU kink ({int(kinked.sum())})",
                 marker=dict(color=KINK_COLOUR, size=9, symbol="diamond-open"),
                 **points(table[kinked]),
             )
         )
     bad = table[table["diverges"]]
-    fig.add_trace(
-        Scatter(
+    data.append(
+        dict(
             name=f"diverges ({len(bad)})",
             marker=dict(
                 color=DIVERGING_COLOUR,
@@ -292,22 +313,26 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
             **points(bad),
         )
     )
-    fig.update_layout(
-        title=f"Analytic vs numerical, all {len(table):,} parameters "
+    title = (
+        f"Analytic vs numerical, all {len(table):,} parameters "
         f"({result.n_diverging:,} diverge)"
         + (
             f"<br><sub>agreeing points: a random {MAX_SCATTER_POINTS:,} of them shown; every "
             "diverging point is shown</sub>"
             if sampled
             else ""
+        )
+    )
+    layout = dict(
+        title=dict(text=title),
+        xaxis=dict(title=dict(text="analytic (backprop)")),
+        yaxis=dict(
+            title=dict(text="numerical (finite differences)"), scaleanchor="x", scaleratio=1
         ),
-        xaxis_title="analytic (backprop)",
-        yaxis_title="numerical (finite differences)",
         height=480,
         margin=dict(l=10, r=10, t=60, b=10),
     )
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    return fig
+    return go.Figure(dict(data=data, layout=layout))
 
 
 EPSILON_STYLES = {

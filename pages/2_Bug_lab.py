@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from engine import figures
 from engine.bugs import BUGS, WHERE
 from ui import cache
 from ui.components import findings_list, status_badge
@@ -42,9 +41,7 @@ if within_limits(scenario, "bug-lab", compare=chosen):
                 f"**`{chosen}` {label}** · relative difference {result.relative_difference:.3g}"
             )
             status_badge(result)
-            chart(
-                figures.gradient_scatter(result), f"compare-{label}", variant, f"{chosen}-{label}"
-            )
+            chart(cache.scatter(variant), f"compare-{label}", variant, f"{chosen}-{label}")
 
 st.subheader("The catalogue")
 for where in WHERE:
