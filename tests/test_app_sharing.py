@@ -183,3 +183,12 @@ def test_a_restore_drops_the_servers_copy_of_the_file(monkeypatch):
     monkeypatch.setattr(MemoryUploadedFileManager, "remove_file", spy)
     upload(start_app(), "view.json", export_document(Scenario(m=6)).encode())
     assert len(dropped) == 1
+
+
+def test_an_export_above_fifty_thousand_parameters_carries_the_diverging_rows_only():
+    scenario = Scenario(layer_sizes=(300, 200, 10), m=5, bugs=("bias-regularized",))
+    document = json.loads(export_document(scenario))
+    result = scenario.run()
+    assert len(document["parameters"]) == result.n_diverging + int(result.kinks.sum())
+    assert 0 < len(document["parameters"]) < result.layout.n_params
+    assert "diverging and kinked" in document["parameters_note"]

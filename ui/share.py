@@ -86,17 +86,26 @@ def share_link(scenario: Scenario) -> str:
     return f"{base}?{query}" if query else base
 
 
+EXPORT_EVERY_ROW_UP_TO = 50_000  # parameters; a row costs ~320 bytes of JSON
+
+
 def export_document(scenario: Scenario) -> str:
-    """Scenario, results, findings and every parameter, as a JSON export."""
+    """Scenario, results, findings and the parameters, as a JSON export.
+
+    Every parameter up to EXPORT_EVERY_ROW_UP_TO; above, the diverging and kinked ones
+    (a 1M-parameter export with every row was 326 MB of text built per click).
+    """
     result = scenario.run()
-    return scenario_to_json(
-        scenario,
-        {
-            "result": result.summary(),
-            "findings": [f.as_dict() for f in diagnose(result)],
-            "parameters": json.loads(result.table().reset_index().to_json(orient="records")),
-        },
-    )
+    table = result.table()
+    extra = {"result": result.summary(), "findings": [f.as_dict() for f in diagnose(result)]}
+    if len(table) > EXPORT_EVERY_ROW_UP_TO:
+        table = table[table["diverges"] | table["kink"]]
+        extra["parameters_note"] = (
+            f"{len(table):,} of {result.layout.n_params:,} parameters: the diverging and "
+            f"kinked ones (every parameter is exported up to {EXPORT_EVERY_ROW_UP_TO:,})"
+        )
+    extra["parameters"] = json.loads(table.reset_index().to_json(orient="records"))
+    return scenario_to_json(scenario, extra)
 
 
 def report_document(scenario: Scenario, link: str, extra_figures: dict | None = None) -> str:
