@@ -39,7 +39,7 @@ from .check import check_problem
 from .diagnosis import diagnose
 from .implementation import CENTRAL, Stencil
 from .network import make_problem
-from .numerical import loop_gradient_at
+from .numerical import combine_costs, loop_costs_at
 from .sweep import combine_sweeps, default_eps_grid, epsilon_sweep
 
 SCHEDULER_VARIABLE = "GRADSCOPE_DASK_SCHEDULER"
@@ -317,28 +317,50 @@ def parallel_loop_gradient(
     progress: Callable | None = None,
 ) -> np.ndarray:
     """The seed's coordinate loop, its coordinates split into chunks run as Dask tasks."""
-    from distributed import as_completed
-
     theta = np.array(theta, dtype=dtype)
     grad = np.zeros_like(theta)
     indices = np.arange(first_index, theta.size)
+    base, shifted = parallel_loop_costs(
+        J, theta, client, indices, eps, stencil, dtype, chunks, progress
+    )
+    grad[first_index:] = combine_costs(base, shifted, eps, stencil, dtype)
+    return grad
+
+
+def parallel_loop_costs(
+    J: Callable,
+    theta,
+    client,
+    indices,
+    eps: float = 1e-4,
+    stencil: Stencil = CENTRAL,
+    dtype=np.float64,
+    chunks: int | None = None,
+    progress: Callable | None = None,
+) -> tuple[float | None, np.ndarray]:
+    """`loop_costs_at` over Dask tasks, one chunk of coordinates each (same numbers)."""
+    from distributed import as_completed
+
+    theta = np.array(theta, dtype=dtype)
+    indices = np.asarray(indices)
     n_chunks = chunks or max(1, min(indices.size, 4 * _worker_count(client)))
-    parts = [p for p in np.array_split(indices, n_chunks) if p.size]
+    parts = [p for p in np.array_split(np.arange(indices.size), n_chunks) if p.size]
     J_remote, theta_remote = client.scatter([J, theta], broadcast=True, hash=False)
     futures = {
         client.submit(
-            loop_gradient_at, J_remote, theta_remote, part, eps, stencil, dtype, pure=False
+            loop_costs_at, J_remote, theta_remote, indices[part], eps, stencil, dtype, pure=False
         ): part
         for part in parts
     }
+    base, shifted = None, np.zeros((indices.size, sum(s != 0.0 for s in stencil.steps)))
     done = 0
     for future in as_completed(futures, loop=client.loop):
         part = futures[future]
-        grad[part] = future.result()
+        base, shifted[part] = future.result()
         done += part.size
         if progress is not None:
             progress(done, indices.size)
-    return grad
+    return base, shifted
 
 
 @dataclass(frozen=True, eq=False)

@@ -209,30 +209,12 @@ def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[d
 
 def _dask_costs(cost, theta, indices, eps, stencil, dtype, progress):
     """`loop_costs_at` over a local Dask cluster started inside this sandbox."""
-    import numpy as np
-    from distributed import as_completed
+    from engine.parallel import dask_client, parallel_loop_costs
 
-    from engine.numerical import loop_costs_at
-    from engine.parallel import dask_client
-
-    indices = np.asarray(indices)
-    shifted = np.zeros((indices.size, len(stencil.steps)))
     with dask_client(None) as client:
-        parts = [p for p in np.array_split(indices, 8) if p.size]
-        cost_remote, theta_remote = client.scatter([cost, theta], broadcast=True, hash=False)
-        futures = {
-            client.submit(
-                loop_costs_at, cost_remote, theta_remote, part, eps, stencil, dtype, pure=False
-            ): part
-            for part in parts
-        }
-        done = 0
-        for future in as_completed(futures):
-            part = futures[future]
-            shifted[part - indices[0]] = future.result()[1]
-            done += part.size
-            progress(done, indices.size)
-    return None, shifted
+        return parallel_loop_costs(
+            cost, theta, client, indices, eps, stencil, dtype, chunks=8, progress=progress
+        )
 
 
 def label_hint(error: BaseException, request: dict) -> str | None:
