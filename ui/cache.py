@@ -101,9 +101,11 @@ class Size:
             return self._leaf(key, sys.getsizeof(obj) + sum(self._walk(p, seen) for p in parts))
         size = sys.getsizeof(obj)
         if isinstance(obj, dict):
-            return size + sum(self._walk(k, seen) + self._walk(v, seen) for k, v in obj.items())
+            # a copy first: another session may be adding a lazy attribute right now
+            items = tuple(obj.items())
+            return size + sum(self._walk(k, seen) + self._walk(v, seen) for k, v in items)
         if isinstance(obj, (list, tuple, set, frozenset)):
-            return size + sum(self._walk(item, seen) for item in obj)
+            return size + sum(self._walk(item, seen) for item in tuple(obj))
         if hasattr(obj, "__dict__"):
             size += self._walk(vars(obj), seen)
         for slot in getattr(type(obj), "__slots__", ()):
