@@ -419,8 +419,8 @@ def epsilon_sweep_steps(
     except TimeoutError:
         for eps in sorted(pending.values(), reverse=True):
             yield SweepStep(eps, None, f"not finished within {timeout:g} s")
-    finally:
-        if pending:
+    finally:  # also when the caller stops early (a Streamlit rerun): free the workers
+        if pending and client.status == "running":
             client.cancel(list(pending))
 
 

@@ -14,6 +14,7 @@ recently used entries go first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -329,13 +330,16 @@ def _sweep_on_dask(key: str, scenario: Scenario, todo: list[float], dask: str, r
     try:
         with dask_client(dask) as client:
             steps = epsilon_sweep_steps(scenario.problem(), client, scenario.bugs, todo)
-            for done, step in enumerate(steps, 1):
-                if step.rows is not None:
-                    rows[step.eps] = step.rows
-                    store().put(_step_key(key, step.eps), step.rows)
-                else:
-                    failed[step.eps] = step.error
-                bar.progress(done / len(todo), text=f"Dask: {done} of {len(todo)} steps ended")
+            # closed while the client is open, so an interrupted run cancels its tasks
+            with contextlib.closing(steps):
+                for done, step in enumerate(steps, 1):
+                    if step.rows is not None:
+                        rows[step.eps] = step.rows
+                        store().put(_step_key(key, step.eps), step.rows)
+                    else:
+                        failed[step.eps] = step.error
+                    text = f"Dask: {done} of {len(todo)} steps ended"
+                    bar.progress(done / len(todo), text=text)
     except DaskUnavailable as error:
         return f"{error} The steps not computed yet are missing."
     finally:
