@@ -100,14 +100,13 @@ def run_user_code(
     progress: Callable[[int, int], None] | None = None,
     dask: bool = False,
     heartbeat: Callable[[], None] | None = None,
-    require_sandbox: bool = False,
 ) -> CodeRun:
     """Run the user's `source` in a sandboxed child process and check its gradient.
 
     `dask`: spread the cost evaluations over a local Dask cluster inside the same
     sandbox (its limits cover the workers too). `heartbeat` is called a few times a
     second while the child runs; an exception from it (a closed browser session)
-    ends the child. `require_sandbox` refuses to run at the "limits" level.
+    ends the child. Whether code may run here at all is `sandbox.code_policy`'s call.
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
@@ -121,8 +120,6 @@ def run_user_code(
     layout = Layout.from_shapes(shapes if shapes is not None else seed_shapes(problem.layer_sizes))
     limits = limits or Limits()
     isolation = detect_isolation()
-    if require_sandbox and not isolation.sandboxed:
-        return CodeRun(False, f"Pasted code runs only in a sandbox here. {isolation.describe()}")
     if dask and not isolation.sandboxed:
         return CodeRun(
             False,
@@ -154,10 +151,10 @@ def run_user_code(
         outcome = _run_child(work, isolation, limits, layout, progress, heartbeat)
         seconds = time.monotonic() - start
         printed = _read_capped(work / "stdout.txt")
-    return _code_run(outcome, source, label_base, layout, problem, eps, printed, seconds, limits)
+    return _code_run(outcome, source, label_base, layout, problem, eps, printed, seconds)
 
 
-def _code_run(outcome, source, label_base, layout, problem, eps, printed, seconds, limits):
+def _code_run(outcome, source, label_base, layout, problem, eps, printed, seconds):
     """The CodeRun for what came back: a message, or the result computed here."""
     isolation = detect_isolation().describe()
     common = {"seconds": seconds, "isolation": isolation}
@@ -179,7 +176,6 @@ def _code_run(outcome, source, label_base, layout, problem, eps, printed, second
         )
     arrays = outcome.arrays
     base = arrays["cost"][0]
-    numerical = combine_costs(None, arrays["shifted"].reshape(layout.n_params, -1), eps, CENTRAL)
     if not (np.all(np.isfinite(arrays["shifted"])) and np.isfinite(base)):
         return CodeRun(
             False,
@@ -194,9 +190,10 @@ def _code_run(outcome, source, label_base, layout, problem, eps, printed, second
             return CodeRun(
                 False, f"Your {what} contains NaN or infinite values.", output=output, **common
             )
+    shifted = arrays["shifted"].reshape(layout.n_params, -1)
     result = result_from_arrays(
         arrays["analytic"],
-        numerical,
+        combine_costs(None, shifted, eps, CENTRAL),
         arrays["theta"],
         layout,
         float(base),
