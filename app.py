@@ -6,7 +6,7 @@ with `ui.frame.frame()`, which sets the page up and draws the shared scenario si
 
 import streamlit as st
 
-from engine.bugs import SEED_BUGS
+from engine.bugs.catalogue import SEED_BUGS
 from ui import cache
 from ui.components import exact_on_demand, status_card
 from ui.frame import frame, load_seed_scenario

@@ -48,7 +48,7 @@ def status_kb() -> dict[str, int]:
 
 def draw_scenarios(n: int, seed: int = 0, big_share: float = 0.05):
     """(page, scenario) pairs, all scenarios distinct (each has its own seed)."""
-    from engine.scenario import Scenario
+    from engine.scenario.settings import Scenario
 
     rng = random.Random(seed)
     out = []

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from engine.scenario import Scenario  # noqa: E402
+from engine.scenario.settings import Scenario  # noqa: E402
 from ui.frame import SETTINGS_KEY, settings_of  # noqa: E402
 
 CASES = [

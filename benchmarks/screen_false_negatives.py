@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import engine  # noqa: E402
-from engine.bugs import BUGS  # noqa: E402
-from engine.screen import screen_problem  # noqa: E402
+from engine.bugs.catalogue import BUGS  # noqa: E402
+from engine.gradcheck.screen import screen_problem  # noqa: E402
 
 GRADIENT_BUGS = [b for b, bug in BUGS.items() if bug.where != "checker"]
 

@@ -25,9 +25,9 @@ from scipy.optimize import approx_fprime
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.network import cost, make_problem  # noqa: E402
-from engine.numerical import loop_gradient, network_numerical_gradient  # noqa: E402
-from engine.screen import screen_problem  # noqa: E402
+from engine.gradcheck.numerical import loop_gradient, network_numerical_gradient  # noqa: E402
+from engine.gradcheck.screen import screen_problem  # noqa: E402
+from engine.network.model import cost, make_problem  # noqa: E402
 
 NETWORKS = [
     ((3, 5, 3), 5),

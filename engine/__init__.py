@@ -4,14 +4,14 @@ Pure NumPy/SciPy/pandas; no Streamlit. Usable from notebooks, the CLI
 (`python -m engine`), the app and tests.
 """
 
-from .bugs import BUGS, SEED_BUGS, Bug, implementation_with
-from .check import check, check_functions, check_problem
-from .compare import CheckResult, MatrixComparison
-from .diagnosis import Finding, diagnose
-from .layout import Layout
-from .network import Problem, cost, gradient, make_problem
-from .noise import NoiseFloor
-from .numerical import loop_gradient, network_numerical_gradient
+from engine.bugs.catalogue import BUGS, SEED_BUGS, Bug, implementation_with
+from engine.diagnosis.diagnose import Finding, diagnose
+from engine.gradcheck.check import check, check_functions, check_problem
+from engine.gradcheck.compare import CheckResult, MatrixComparison
+from engine.gradcheck.noise import NoiseFloor
+from engine.gradcheck.numerical import loop_gradient, network_numerical_gradient
+from engine.network.layout import Layout
+from engine.network.model import Problem, cost, gradient, make_problem
 
 __all__ = [
     "BUGS",

@@ -1,5 +1,11 @@
+"""`python -m engine`: the command line, which lives in the top-level `cli` package.
+
+The engine itself never imports the CLI or the presentation layer; this entry point
+is the one place that hands over to them.
+"""
+
 import sys
 
-from .cli import main
+from cli.main import main
 
 sys.exit(main())

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from engine import figures
+from presentation import figures
 from ui import cache
 from ui.components import (
     exact_on_demand,

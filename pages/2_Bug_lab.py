@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from engine.bugs import BUGS, WHERE
+from engine.bugs.catalogue import BUGS, WHERE
 from ui import cache
 from ui.components import findings_list, status_badge
 from ui.frame import WHERE_TITLES, flip_bug, frame, within_limits

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from engine import figures
-from engine.sweep import best_eps
+from engine.gradcheck.sweep import best_eps
+from presentation import figures
 from ui import cache
 from ui.components import dask_choice
 from ui.frame import frame

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from engine import figures
-from engine.training import generated_dataset, load_digits_dataset, train
+from engine.runners.training import generated_dataset, load_digits_dataset, train
+from presentation import figures
 from ui.cache import scenario_key
 from ui.frame import frame, within_limits
 from ui.share import chart

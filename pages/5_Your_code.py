@@ -5,13 +5,21 @@ import hashlib
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from engine import figures
-from engine.diagnosis import diagnose
-from engine.examples import EXAMPLES
-from engine.layout import Layout
-from engine.runqueue import AlreadyQueued, shared_queue
-from engine.sandbox import code_policy, detect_isolation
-from engine.usercode import CONVENTIONS, ENABLE_VARIABLE, code_execution_enabled, run_user_code
+from engine.bugs.examples import EXAMPLES
+from engine.diagnosis.diagnose import diagnose
+from engine.network.layout import Layout
+from engine.runners.runqueue import AlreadyQueued, shared_queue
+from engine.runners.sandbox import (
+    ENABLE_VARIABLE,
+    code_execution_enabled,
+    code_policy,
+    detect_isolation,
+)
+from engine.runners.usercode import (
+    CONVENTIONS,
+    run_user_code,
+)
+from presentation import figures
 from ui import cache
 from ui.components import findings_list, noise_note, status_badge, styled_table
 from ui.frame import frame

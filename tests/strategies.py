@@ -2,9 +2,9 @@
 
 from hypothesis import strategies as st
 
-from engine.bugs import BUGS
-from engine.network import make_problem
-from engine.scenario import Scenario
+from engine.bugs.catalogue import BUGS
+from engine.network.model import make_problem
+from engine.scenario.settings import Scenario
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 

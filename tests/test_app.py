@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.scenario import Scenario
+from engine.scenario.settings import Scenario
 from tests.app_helpers import PAGES, open_page, plotly_figures, start_app, texts, trace_values
 from ui.frame import SETTINGS_KEY, settings_of
 
@@ -201,7 +201,7 @@ def test_big_networks_show_the_fast_screen_first_and_the_exact_check_on_demand()
 def test_the_epsilon_sweep_can_run_on_the_servers_dask_cluster_with_the_same_curves(
     monkeypatch,
 ):
-    from engine.parallel import SCHEDULER_VARIABLE
+    from engine.runners.cluster import SCHEDULER_VARIABLE
 
     monkeypatch.setenv(SCHEDULER_VARIABLE, "local")
     at = open_page(toggle_bug(start_app(), "sigmoid-sign-flip"), "epsilon")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.usercode import ENABLE_VARIABLE
+from engine.runners.sandbox import ENABLE_VARIABLE
 from tests.app_helpers import open_page, plotly_figures, start_app, texts
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -106,7 +106,7 @@ def test_an_error_message_from_user_code_is_shown_as_plain_text():
 
 
 def test_without_a_sandbox_a_server_open_to_other_machines_refuses_pasted_code(monkeypatch):
-    from engine.sandbox import SANDBOX_VARIABLE, detect_isolation
+    from engine.runners.sandbox import SANDBOX_VARIABLE, detect_isolation
 
     monkeypatch.setenv(SANDBOX_VARIABLE, "off")
     detect_isolation.cache_clear()

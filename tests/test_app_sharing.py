@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from engine.codec import scenario_to_json
-from engine.scenario import Scenario
+from engine.scenario.codec import scenario_to_json
+from engine.scenario.settings import Scenario
 from tests.app_helpers import ROOT, open_page, start_app, texts
 from ui.frame import SETTINGS_KEY, settings_of
 from ui.share import export_document, report_document

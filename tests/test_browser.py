@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from engine.scenario import Scenario
+from engine.scenario.settings import Scenario
 from tests.browser_helpers import OUTPUT, open_app, settle, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -174,7 +174,7 @@ def test_an_uploaded_export_restores_the_same_view(server, browser):
 
 
 def test_pasted_code_is_checked_and_its_heatmaps_drawn(server, browser):
-    from engine.examples import EXAMPLES
+    from engine.bugs.examples import EXAMPLES
 
     page = open_app(browser, server, "Your_code")
     editor = page.get_by_role("textbox", name="Your code")

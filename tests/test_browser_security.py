@@ -18,7 +18,7 @@ import pytest
 from tests.browser_helpers import OUTPUT, open_app, settle, streamlit_server
 
 pytestmark = pytest.mark.browser
-CHILD_MARKER = b"engine.usercode_child"
+CHILD_MARKER = b"engine.runners.usercode_child"
 SLOW_CODE = """
 import time
 import numpy as np

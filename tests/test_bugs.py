@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.bugs import BUGS, SEED_BUGS, implementation_with
-from engine.implementation import CORRECT
+from engine.bugs.catalogue import BUGS, SEED_BUGS, implementation_with
+from engine.network.pieces import CORRECT
 from tests.seed_code import computeNumericalGradient, make_seed_functions
 
 DESIGN_IDS = {

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from engine.scenario import Scenario
+from engine.scenario.settings import Scenario
 from tests.app_helpers import open_page, start_app
 from ui import cache
 from ui.cache import ByteLRU, Size, cache_budget_bytes

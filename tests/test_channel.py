@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from engine.channel import (
+from engine.runners.channel import (
     ARRAY_FRAME,
     HEADER,
     JSON_FRAME,

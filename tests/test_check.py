@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 
 import engine
-from engine.compare import elementwise_relative_error, seed_relative_difference
+from engine.gradcheck.compare import elementwise_relative_error, seed_relative_difference
 from tests import strategies
 
 problems = strategies.problems(activations=("sigmoid", "tanh"))

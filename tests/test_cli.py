@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from engine.bugs import BUGS
-from engine.cli import main
-from engine.examples import EXAMPLES
+from cli.main import main
+from engine.bugs.catalogue import BUGS
+from engine.bugs.examples import EXAMPLES
 from tests.cli_helpers import ROOT, run_cli
 
 
@@ -197,7 +197,7 @@ def test_dask_is_a_plain_switch_that_takes_no_address():
 
 
 def test_check_code_states_the_isolation_in_force(tmp_path):
-    from engine.sandbox import detect_isolation
+    from engine.runners.sandbox import detect_isolation
 
     path = tmp_path / "question.py"
     path.write_text(EXAMPLES["seed-question"].source)
@@ -206,7 +206,7 @@ def test_check_code_states_the_isolation_in_force(tmp_path):
 
 
 def test_check_code_json_has_the_isolation_level(tmp_path):
-    from engine.sandbox import detect_isolation
+    from engine.runners.sandbox import detect_isolation
 
     path = tmp_path / "question.py"
     path.write_text(EXAMPLES["seed-question"].source)

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.bugs import BUGS
-from engine.codec import (
+from engine.bugs.catalogue import BUGS
+from engine.scenario.codec import (
     MAX_BUGS_LENGTH,
     MAX_EXPORT_BYTES,
     recorded_relative_difference,
@@ -14,7 +14,7 @@ from engine.codec import (
     scenario_to_json,
     scenario_to_params,
 )
-from engine.scenario import Scenario
+from engine.scenario.settings import Scenario
 from tests import strategies
 
 scenarios = strategies.scenarios(

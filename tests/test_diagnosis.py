@@ -6,7 +6,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine.bugs import BUGS, SEED_BUGS
+from engine.bugs.catalogue import BUGS, SEED_BUGS
 from tests.seed_code import make_seed_functions
 
 HIDDEN_ERROR_BUGS = {"sigmoid-gradient-on-z", "backprop-wrong-bias-slice"}

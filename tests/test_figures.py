@@ -1,8 +1,8 @@
 import numpy as np
 
 import engine
-from engine import figures
-from engine.sweep import epsilon_sweep
+from engine.gradcheck.sweep import epsilon_sweep
+from presentation import figures
 
 
 def seed_result():

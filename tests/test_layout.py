@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.layout import Layout
+from engine.network.layout import Layout
 
 
 def test_network_shapes_put_the_bias_in_an_extra_column():

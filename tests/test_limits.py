@@ -6,12 +6,13 @@ these tests count the same calls in the real code and hold the model to them.
 
 import pytest
 
-import engine.diagnosis
-import engine.sweep
-import engine.training
-from engine.bugs import BUGS
-from engine.check import check_problem
-from engine.scenario import (
+import engine.diagnosis.diagnose
+import engine.gradcheck.sweep
+import engine.runners.training
+from engine.bugs.catalogue import BUGS
+from engine.gradcheck.check import check_problem
+from engine.gradcheck.sweep import default_eps_grid
+from engine.scenario.settings import (
     CG_COSTS_PER_ITERATION,
     CG_FAILED_SEARCH_COSTS,
     CG_FAILED_SEARCH_GRADIENTS,
@@ -26,7 +27,6 @@ from engine.scenario import (
     diagnosis_reruns,
     estimate_workload,
 )
-from engine.sweep import default_eps_grid
 
 ISSUE_SWEEP = Scenario.create(layer_sizes=(1000, 990, 10), m=100)
 
@@ -55,9 +55,9 @@ def test_the_sweep_estimate_is_several_minutes_for_the_issues_scenario():
 
 @pytest.mark.parametrize("bugs, curves", [((), 4), (("sigmoid-sign-flip",), 5)])
 def test_the_sweep_runs_one_numerical_gradient_per_curve_and_eps(monkeypatch, bugs, curves):
-    calls = counting(monkeypatch, engine.sweep, "network_numerical_gradient")
+    calls = counting(monkeypatch, engine.gradcheck.sweep, "network_numerical_gradient")
     scenario = Scenario.create(bugs=bugs)
-    engine.sweep.epsilon_sweep(scenario.problem(), scenario.bugs)
+    engine.gradcheck.sweep.epsilon_sweep(scenario.problem(), scenario.bugs)
     n_eps = len(default_eps_grid())
     assert len(calls) == curves * n_eps
     assert f"{curves} curves x {n_eps} eps" in estimate_workload(scenario, "sweep").what
@@ -77,9 +77,9 @@ def test_the_sweep_runs_one_numerical_gradient_per_curve_and_eps(monkeypatch, bu
 def test_the_diagnosis_reruns_no_more_than_the_model_counts(monkeypatch, bugs, activation):
     scenario = Scenario.create(layer_sizes=(4, 6, 3), m=7, bugs=bugs, activation=activation)
     result = check_problem(scenario.problem(), scenario.bugs, scenario.eps)
-    gradients = counting(monkeypatch, engine.diagnosis, "gradient")
-    numericals = counting(monkeypatch, engine.diagnosis, "network_numerical_gradient")
-    engine.diagnosis.diagnose(result)
+    gradients = counting(monkeypatch, engine.diagnosis.diagnose, "gradient")
+    numericals = counting(monkeypatch, engine.diagnosis.diagnose, "network_numerical_gradient")
+    engine.diagnosis.diagnose.diagnose(result)
     most_gradients, most_numericals = diagnosis_reruns(bugs, activation)
     assert len(gradients) <= most_gradients and len(numericals) <= most_numericals
 
@@ -104,18 +104,18 @@ def test_switching_float32_on_in_the_bug_lab_is_refused_where_the_page_fits():
 def test_fmin_cg_evaluates_no_more_than_the_model_counts(monkeypatch, data, bugs):
     maxiter = 40
     if data == "digits":
-        dataset = engine.training.load_digits_dataset((10,))
+        dataset = engine.runners.training.load_digits_dataset((10,))
     else:
-        dataset = engine.training.generated_dataset((3, 5, 3), 50)
-    costs = counting(monkeypatch, engine.training, "cost")
-    gradients = counting(monkeypatch, engine.training, "gradient")
-    engine.training.train(dataset, bugs, maxiter)
+        dataset = engine.runners.training.generated_dataset((3, 5, 3), 50)
+    costs = counting(monkeypatch, engine.runners.training, "cost")
+    gradients = counting(monkeypatch, engine.runners.training, "gradient")
+    engine.runners.training.train(dataset, bugs, maxiter)
     assert len(costs) <= CG_COSTS_PER_ITERATION * maxiter + CG_FAILED_SEARCH_COSTS + 3
     assert len(gradients) <= CG_GRADIENTS_PER_ITERATION * maxiter + CG_FAILED_SEARCH_GRADIENTS
 
 
 def test_the_digits_shapes_in_the_model_are_the_datasets():
-    dataset = engine.training.load_digits_dataset((25,))
+    dataset = engine.runners.training.load_digits_dataset((25,))
     assert (dataset.train.layer_sizes, dataset.train.m) == (
         (DIGITS_INPUTS, 25, DIGITS_CLASSES),
         DIGITS_TRAIN,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.scenario import Scenario
+from engine.scenario.settings import Scenario
 from tests.app_helpers import open_page, plotly_figures, start_app, texts
 from ui.frame import SETTINGS_KEY, settings_of
 

@@ -7,7 +7,7 @@ from autograd import grad
 from hypothesis import given, settings
 
 import engine
-from engine.network import Problem, cost, gradient, make_problem, seed_labels
+from engine.network.model import Problem, cost, gradient, make_problem, seed_labels
 from tests import strategies
 
 
@@ -90,14 +90,14 @@ def test_extreme_pre_activations_give_finite_values_and_no_warnings(activation):
         assert np.isfinite(value)
         assert np.all(np.isfinite(g))
         z = np.array([-1000.0, 1000.0])
-        assert np.all(np.isfinite(engine.implementation.CORRECT.sigmoid.cross_entropy(z, 1.0)))
+        assert np.all(np.isfinite(engine.network.pieces.CORRECT.sigmoid.cross_entropy(z, 1.0)))
 
 
 def test_backprop_handles_the_whole_batch_in_one_pass():
     """Vectorised: each layer's error is computed once for all m examples, not per example."""
     from dataclasses import replace
 
-    from engine.implementation import CORRECT, output_error_of_cross_entropy
+    from engine.network.pieces import CORRECT, output_error_of_cross_entropy
 
     calls = []
 

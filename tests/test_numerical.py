@@ -4,10 +4,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine.bugs import BUGS, implementation_with
-from engine.implementation import FORWARD
-from engine.network import add_bias, cost, make_problem
-from engine.numerical import loop_gradient, network_numerical_gradient
+from engine.bugs.catalogue import BUGS, implementation_with
+from engine.gradcheck.numerical import loop_gradient, network_numerical_gradient
+from engine.network.model import add_bias, cost, make_problem
+from engine.network.pieces import FORWARD
 from tests import strategies
 from tests.seed_code import computeNumericalGradient
 
@@ -111,7 +111,7 @@ def kinks_by_brute_force(problem, eps):
     """Parameter p crosses a kink if any ReLU pre-activation changes sign at theta +- e_p."""
 
     def signs(theta):
-        A, Z = engine.network.forward(problem.layout.split(theta), problem.X, "relu")
+        A, Z = engine.network.model.forward(problem.layout.split(theta), problem.X, "relu")
         return np.concatenate([(z > 0).ravel() for z in Z[:-1]])
 
     base = signs(problem.theta)

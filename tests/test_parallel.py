@@ -17,21 +17,21 @@ import pytest
 from distributed import LocalCluster, get_task_stream
 
 import engine
-from engine.parallel import (
+from engine.diagnosis.seed_matrix import bug_seed_matrix
+from engine.gradcheck.distributed import parallel_loop_gradient
+from engine.gradcheck.sweep import default_eps_grid, epsilon_sweep
+from engine.runners.cluster import (
     SCHEDULER_VARIABLE,
     DaskUnavailable,
     LocalClusterProcess,
     SweepIncomplete,
-    bug_seed_matrix,
     configured_scheduler,
     dask_client,
     epsilon_sweep_steps,
     parallel_epsilon_sweep,
-    parallel_loop_gradient,
 )
-from engine.scenario import Scenario
-from engine.sweep import default_eps_grid, epsilon_sweep
-from engine.usercode import ENABLE_VARIABLE
+from engine.runners.sandbox import ENABLE_VARIABLE
+from engine.scenario.settings import Scenario
 from tests.app_helpers import open_page, plotly_figures, start_app, texts, trace_values
 from tests.seed_code import make_seed_functions
 from ui import cache
@@ -274,9 +274,9 @@ def test_local_cluster_workers_do_not_run_the_callers_main_module(tmp_path):
     parent = run_parent(
         tmp_path,
         """
-        from engine.parallel import dask_client
-        from engine.network import make_problem
-        from engine.parallel import parallel_epsilon_sweep
+        from engine.runners.cluster import dask_client
+        from engine.network.model import make_problem
+        from engine.runners.cluster import parallel_epsilon_sweep
         with dask_client("local") as client:
             parallel_epsilon_sweep(make_problem((3, 5, 3), 5, 0, 1.0), client, (), [1e-4])
         print("DONE", flush=True)
@@ -308,7 +308,7 @@ def test_the_local_cluster_ends_when_its_server_is_killed(tmp_path):
         tmp_path,
         """
         import time
-        from engine.parallel import LOCAL_CLUSTER
+        from engine.runners.cluster import LOCAL_CLUSTER
         LOCAL_CLUSTER.address()
         print("CLUSTER", LOCAL_CLUSTER.pid, flush=True)
         time.sleep(120)

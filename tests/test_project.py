@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from engine.bugs import BUGS
+from engine.bugs.catalogue import BUGS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

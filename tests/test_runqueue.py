@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from engine.runqueue import (
+from engine.runners.runqueue import (
     CAPACITY_VARIABLE,
     AlreadyQueued,
     RunQueue,

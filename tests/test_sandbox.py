@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from engine.sandbox import (
+from engine.runners.sandbox import (
     ALLOW_UNSANDBOXED_VARIABLE,
     Isolation,
     Limits,

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from engine.bugs import SEED_BUGS
-from engine.scenario import SEED_SCENARIO, Scenario
+from engine.bugs.catalogue import SEED_BUGS
+from engine.scenario.settings import SEED_SCENARIO, Scenario
 from tests import strategies
 
 scenarios = strategies.scenarios()
@@ -55,5 +55,5 @@ def test_running_a_scenario_twice_gives_identical_numbers():
 
 
 def test_engine_imports_no_streamlit():
-    code = "import sys, engine, engine.cli; sys.exit('streamlit' in sys.modules)"
+    code = "import sys, engine, cli.main; sys.exit('streamlit' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -4,8 +4,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine.bugs import BUGS
-from engine.screen import blocks_of, screen_functions, screen_problem
+from engine.bugs.catalogue import BUGS
+from engine.gradcheck.screen import blocks_of, screen_functions, screen_problem
 from tests import strategies
 from tests.seed_code import make_seed_functions
 

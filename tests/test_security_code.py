@@ -36,9 +36,9 @@ import numpy as np
 import pytest
 
 import engine
-from engine.examples import EXAMPLES
-from engine.sandbox import SANDBOX_VARIABLE, detect_isolation
-from engine.usercode import Limits, run_user_code
+from engine.bugs.examples import EXAMPLES
+from engine.runners.sandbox import SANDBOX_VARIABLE, detect_isolation
+from engine.runners.usercode import Limits, run_user_code
 from tests.cli_helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def probe(label, action):
         print(f"PROBE {label} GOT {found!r}"[:3000])
 """
 
-# Appended to a program: raw frames on the reply pipe, in engine.channel's format.
+# Appended to a program: raw frames on the reply pipe, in engine.runners.channel's format.
 FRAMES = """
 
 import json as _json
@@ -233,7 +233,7 @@ def user_code_processes() -> list[int]:
     found = []
     for pid in descendants(os.getpid()):
         argv = cmdline(pid).split(b"\0")
-        if b"engine.usercode_child" in argv and not argv[0].endswith(b"bwrap"):
+        if b"engine.runners.usercode_child" in argv and not argv[0].endswith(b"bwrap"):
             found.append(pid)
     return found
 

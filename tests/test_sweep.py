@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine.sweep import best_eps, default_eps_grid, epsilon_sweep
+from engine.gradcheck.sweep import best_eps, default_eps_grid, epsilon_sweep
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.training import (
+from engine.runners.training import (
     TrainingStopped,
     generated_dataset,
     load_digits_dataset,

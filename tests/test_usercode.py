@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 import engine
-from engine.examples import EXAMPLES
-from engine.usercode import Limits, code_execution_enabled, run_user_code, source_label_hint
+from engine.bugs.examples import EXAMPLES
+from engine.runners.sandbox import code_execution_enabled
+from engine.runners.usercode import Limits, run_user_code, source_label_hint
 from tests.cli_helpers import run_cli
 
 LIMITS = Limits(wall_seconds=15, cpu_seconds=4, memory_bytes=1024**3)

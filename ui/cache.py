@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine import figures
-from engine.compare import CheckResult
-from engine.diagnosis import Finding, diagnose
-from engine.scenario import Scenario
-from engine.screen import screen_problem
-from engine.sweep import combine_sweeps, default_eps_grid, epsilon_sweep
+from engine.diagnosis.diagnose import Finding, diagnose
+from engine.gradcheck.compare import CheckResult
+from engine.gradcheck.screen import screen_problem
+from engine.gradcheck.sweep import combine_sweeps, default_eps_grid, epsilon_sweep
+from engine.scenario.settings import Scenario
+from presentation import figures
 
 CACHE_VARIABLE = "GRADSCOPE_CACHE_MB"
 DEFAULT_CACHE_MB = 512
@@ -296,7 +296,7 @@ def _sweep_row(key: str, eps: float) -> pd.DataFrame:
 def sweep(scenario: Scenario, dask: str | None = None, compute: bool = True) -> SweepOutcome:
     """The epsilon sweep, one cached eps at a time, with a progress bar on a first run.
 
-    With `dask` (from `engine.parallel.configured_scheduler`) the missing steps run as
+    With `dask` (from `engine.runners.cluster.configured_scheduler`) the missing steps run as
     Dask tasks, one per eps (the same numbers), each cached as it finishes: a lost
     worker or an unreachable cluster costs only the steps not yet done, which the next
     call computes. `compute=False` only collects what is cached. Stopping the app (its
@@ -322,7 +322,7 @@ def sweep(scenario: Scenario, dask: str | None = None, compute: bool = True) -> 
 
 def _sweep_on_dask(key: str, scenario: Scenario, todo: list[float], dask: str, rows: dict):
     """Runs the missing steps on Dask, filling `rows`; returns a message if some failed."""
-    from engine.parallel import DaskUnavailable, dask_client, epsilon_sweep_steps
+    from engine.runners.cluster import DaskUnavailable, dask_client, epsilon_sweep_steps
 
     failed = {}
     bar = st.empty()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.bugs import BUGS
-from engine.compare import CheckResult
-from engine.diagnosis import Finding
+from engine.bugs.catalogue import BUGS
+from engine.diagnosis.diagnose import Finding
+from engine.gradcheck.compare import CheckResult
 
 STATUS_STYLE = {
     "pass": ("green", ":material/check_circle:", "PASS: the gradients agree"),
@@ -156,7 +156,7 @@ def dask_choice(label: str, key_prefix: str, help: str) -> str | None:
     the server. Without a configured scheduler (or with user code off) only a caption
     is drawn.
     """
-    from engine.parallel import SCHEDULER_VARIABLE, configured_scheduler
+    from engine.runners.cluster import LOCAL_SCHEDULER, SCHEDULER_VARIABLE, configured_scheduler
 
     scheduler = configured_scheduler()
     if scheduler is None:
@@ -165,7 +165,7 @@ def dask_choice(label: str, key_prefix: str, help: str) -> str | None:
             f"{SCHEDULER_VARIABLE}, with user code switched on)."
         )
         return None
-    where = "local processes" if scheduler == "local" else "the configured scheduler"
+    where = "local processes" if scheduler == LOCAL_SCHEDULER else "the configured scheduler"
     places = DASK_PLACES | {"cluster": f"{DASK_PLACES['cluster']} ({where})"}
     choice = st.radio(
         label,

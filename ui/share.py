@@ -12,7 +12,8 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from engine.codec import (
+from engine.diagnosis.diagnose import diagnose
+from engine.scenario.codec import (
     MAX_EXPORT_BYTES,
     recorded_relative_difference,
     scenario_from_json,
@@ -20,9 +21,8 @@ from engine.codec import (
     scenario_to_json,
     scenario_to_params,
 )
-from engine.diagnosis import diagnose
-from engine.report import build_report, report_filename
-from engine.scenario import Scenario
+from engine.scenario.settings import Scenario
+from presentation.report import build_report, report_filename
 
 URL_READ_KEY = "url-read"
 PENDING_NOTICES_KEY = "pending-notices"

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .bugs import implementation_with
-from .implementation import CENTRAL
-from .layout import Layout
-from .network import Problem, cost, forward, gradient
-from .noise import noise_floor
-from .numerical import _BaseEvaluation, loop_gradient_at
+from engine.bugs.catalogue import implementation_with
+from engine.gradcheck.noise import noise_floor
+from engine.gradcheck.numerical import BaseEvaluation, loop_gradient_at
+from engine.network.layout import Layout
+from engine.network.model import Problem, cost, forward, gradient
+from engine.network.pieces import CENTRAL
 
 DIRECTIONS = 2
 SAMPLES = 8
@@ -183,7 +183,7 @@ def screen_problem(problem: Problem, bugs=(), eps: float = 1e-4, **options) -> S
     impl = replace(
         implementation_with(bugs), stencil=CENTRAL, first_checked_index=0, dtype=np.float64
     )
-    net = _BaseEvaluation(problem, impl)
+    net = BaseEvaluation(problem, impl)
 
     def sample_numerical(indices):
         """Per-entry central differences, only the layers above each entry re-run."""

@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .implementation import CORRECT, Implementation, Stencil
-from .network import Problem, add_bias, example_losses, forward, regularization_sum
+from engine.network.model import Problem, add_bias, example_losses, forward, regularization_sum
+from engine.network.pieces import CORRECT, Implementation, Stencil
 
 DEFAULT_CHUNK_ELEMENTS = 1 << 21  # ~16 MB of float64 per batched array
 
@@ -127,7 +127,7 @@ def network_numerical_gradient(
         path = "interpolated" if impl.dtype == np.float64 else "batched"
     if path not in ("interpolated", "batched"):
         raise ValueError(f"path must be 'auto', 'interpolated' or 'batched', got {path!r}")
-    net = _BaseEvaluation(problem, impl)
+    net = BaseEvaluation(problem, impl)
     eps = impl.dtype(eps)
     grad = np.zeros(problem.layout.n_params, dtype=impl.dtype)
     kinks = np.zeros(problem.layout.n_params, dtype=bool)
@@ -159,7 +159,7 @@ def network_numerical_gradient(
 INTERPOLATION_NODES = 7  # a degree-6 polynomial: exact far below round-off for |t| <= e
 
 
-class _BaseEvaluation:
+class BaseEvaluation:
     """The unperturbed forward pass, kept so each perturbation reuses all of it."""
 
     def __init__(self, problem: Problem, impl: Implementation):

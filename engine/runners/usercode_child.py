@@ -1,10 +1,10 @@
 """The child side of `usercode`: runs pasted code and reports back plain numbers.
 
-Started by `engine.usercode` as `python -m engine.usercode_child --request DIR
+Started by `engine.runners.usercode` as `python -m engine.runners.usercode_child --request DIR
 --reply-fd N`, inside the sandbox with its limits already in place. Reads
 DIR/request.json and request.npz, locks itself down further (seccomp, Landlock),
 runs the user's code, and sends progress and the reply as frames over fd N
-(`engine.channel`): the parameters, the user's gradient, and the user's cost at
+(`engine.runners.channel`): the parameters, the user's gradient, and the user's cost at
 theta and at every shifted point. The finite differences are not taken here: the
 parent takes them, so this process cannot forge the verdict.
 Everything the user's code prints goes to a bounded buffer, never to the parent.
@@ -22,7 +22,7 @@ import time
 import traceback
 from pathlib import Path
 
-from engine import channel
+from engine.runners import channel
 
 USER_FILENAME = "<your code>"
 OUTPUT_LIMIT = 64 * 1024
@@ -80,7 +80,7 @@ def _shortened(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="engine.usercode_child")
+    parser = argparse.ArgumentParser(prog="engine.runners.usercode_child")
     parser.add_argument("--request", required=True)
     parser.add_argument("--reply-fd", type=int, required=True)
     args = parser.parse_args(argv)
@@ -101,7 +101,7 @@ def main(argv: list[str]) -> int:
 def lock_down(request_folder: Path, request: dict) -> None:
     """Capabilities, seccomp and Landlock, before any user code: what they refuse stays
     refused. Inside bubblewrap the namespaces come first; without it these are the walls."""
-    from engine.sandbox import (
+    from engine.runners.sandbox import (
         ENGINE_DIR,
         apply_landlock,
         apply_seccomp,
@@ -127,10 +127,10 @@ def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[d
     """(reply, arrays): the reply says ok or what went wrong; arrays follow an ok reply."""
     import numpy as np
 
-    from engine.check import _cost_value, _gradient_vector, _parameter_vector
-    from engine.implementation import CENTRAL
-    from engine.layout import Layout
-    from engine.numerical import loop_costs_at
+    from engine.gradcheck.check import cost_value, gradient_vector, parameter_vector
+    from engine.gradcheck.numerical import loop_costs_at
+    from engine.network.layout import Layout
+    from engine.network.pieces import CENTRAL
 
     data = np.load(folder / "request.npz")
     X, y, theta = data["X"], data["y"], data["theta"]
@@ -170,7 +170,7 @@ def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[d
         args = (X, y, sizes[0], sizes[1], sizes[2], lamb)
 
     def cost(t):
-        return _cost_value(functions["cost"](t.copy(), *args))
+        return cost_value(functions["cost"](t.copy(), *args))
 
     def gradient(t):
         return functions["gradient"](t.copy(), *args)
@@ -187,8 +187,8 @@ def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[d
     try:
         if theta_from_code:
             theta = namespace["theta"]
-        theta = _parameter_vector(theta, layout)
-        analytic = _gradient_vector(gradient(theta.copy()), layout)
+        theta = parameter_vector(theta, layout)
+        analytic = gradient_vector(gradient(theta.copy()), layout)
         base = cost(theta.copy())
         evaluate = _dask_costs if request.get("dask") else loop_costs_at
         _, shifted = evaluate(
@@ -209,7 +209,8 @@ def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[d
 
 def _dask_costs(cost, theta, indices, eps, stencil, dtype, progress):
     """`loop_costs_at` over a local Dask cluster started inside this sandbox."""
-    from engine.parallel import dask_client, parallel_loop_costs
+    from engine.gradcheck.distributed import parallel_loop_costs
+    from engine.runners.cluster import dask_client
 
     with dask_client(None) as client:
         return parallel_loop_costs(

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .compare import CheckResult, MatrixComparison
+from engine.gradcheck.compare import CheckResult, MatrixComparison
 
 MATRIX_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#bcbd22")
 DIVERGING_COLOUR = "#d62728"

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import fmin_cg
 
-from .bugs import implementation_with
-from .implementation import Implementation
-from .network import Problem, cost, forward, gradient, initial_theta, make_problem
+from engine.bugs.catalogue import implementation_with
+from engine.network.model import Problem, cost, forward, gradient, initial_theta, make_problem
+from engine.network.pieces import Implementation
 
 DATASETS = ("digits", "generated")
 

@@ -39,7 +39,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENGINE_DIR = ROOT / "engine"
 SANDBOX_ENGINE_PARENT = "/opt/gradscope"
 SANDBOX_REQUEST_DIR = "/request"
@@ -49,6 +49,12 @@ SANDBOX_VARIABLE = "GRADSCOPE_SANDBOX"  # "off": do not use bubblewrap even if i
 CGROUP_VARIABLE = "GRADSCOPE_CGROUP"
 LOCAL_ADDRESSES = ("127.0.0.1", "localhost", "::1")
 PROBE_SECONDS = 20
+ENABLE_VARIABLE = "GRADSCOPE_RUN_USER_CODE"
+
+
+def code_execution_enabled() -> bool:
+    """On unless GRADSCOPE_RUN_USER_CODE is 0/off/false/no."""
+    return os.environ.get(ENABLE_VARIABLE, "on").strip().lower() not in ("0", "off", "false", "no")
 
 
 @dataclass(frozen=True)

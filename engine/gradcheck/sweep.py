@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .bugs import implementation_with
-from .compare import seed_relative_difference
-from .network import Problem, gradient
-from .numerical import network_numerical_gradient
+from engine.bugs.catalogue import implementation_with
+from engine.gradcheck.compare import seed_relative_difference
+from engine.gradcheck.numerical import network_numerical_gradient
+from engine.network.model import Problem, gradient
 
 CURVES = (
     ("central", "float64", ()),

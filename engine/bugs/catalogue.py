@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import implementation as impl_
-from .implementation import CORRECT, Implementation
+from engine.network import pieces as impl_
+from engine.network.pieces import CORRECT, Implementation
 
 WHERE = ("model", "backprop", "cost", "checker")
 

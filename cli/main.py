@@ -18,13 +18,13 @@ from urllib.parse import urlencode
 
 import numpy as np
 
-from .bugs import BUGS
-from .codec import scenario_to_params
-from .compare import CheckResult
-from .diagnosis import Finding, diagnose
-from .implementation import HIDDEN_ACTIVATIONS
-from .report import build_report
-from .scenario import MAX_SECONDS, MAX_SEEDS, Scenario, WorkTooLarge, check_workload
+from engine.bugs.catalogue import BUGS
+from engine.diagnosis.diagnose import Finding, diagnose
+from engine.gradcheck.compare import CheckResult
+from engine.network.pieces import HIDDEN_ACTIVATIONS
+from engine.scenario.codec import scenario_to_params
+from engine.scenario.settings import MAX_SECONDS, MAX_SEEDS, Scenario, WorkTooLarge, check_workload
+from presentation.report import build_report
 
 EXIT_AGREE, EXIT_DIVERGE, EXIT_USAGE = 0, 1, 2
 FULL_TABLE_LIMIT = 200
@@ -397,13 +397,14 @@ def build_check_code_parser() -> argparse.ArgumentParser:
 
 def add_dask_flag(parser: argparse.ArgumentParser, help: str) -> None:
     """A plain switch: the CLI never takes a scheduler address from its arguments (one
-    comes only from the GRADSCOPE_DASK_SCHEDULER setting, see engine.parallel)."""
+    comes only from the GRADSCOPE_DASK_SCHEDULER setting, see engine.runners.cluster)."""
     parser.add_argument("--dask", action="store_true", help=help)
 
 
 def bug_matrix_main(argv) -> int:
     """Every catalogue bug on many seeds: is it named first, how big is its signal."""
-    from .parallel import bug_seed_matrix, dask_client
+    from engine.diagnosis.seed_matrix import bug_seed_matrix
+    from engine.runners.cluster import dask_client
 
     prog = "python -m engine bug-matrix"
     parser = argparse.ArgumentParser(
@@ -448,11 +449,15 @@ def bug_matrix_main(argv) -> int:
 
         from distributed import KilledWorker
 
-        from .parallel import DaskUnavailable, configured_scheduler
+        from engine.runners.cluster import (
+            LOCAL_SCHEDULER,
+            DaskUnavailable,
+            configured_scheduler,
+        )
 
-        address = configured_scheduler() or "local"  # the CLI's user runs on their machine
+        address = configured_scheduler()  # None: a cluster of its own, on the user's machine
         try:
-            with dask_client(None if address == "local" else address) as client:
+            with dask_client(None if address == LOCAL_SCHEDULER else address) as client:
                 table = bug_seed_matrix(range(args.seeds), client=client, **options)
         except (DaskUnavailable, OSError, KilledWorker, CancelledError) as error:
             return _error(
@@ -473,7 +478,7 @@ def bug_matrix_main(argv) -> int:
 
 
 def check_code_main(argv) -> int:
-    from .usercode import Limits, run_user_code
+    from engine.runners.usercode import Limits, run_user_code
 
     prog = "python -m engine check-code"
     parser = build_check_code_parser()
@@ -537,7 +542,7 @@ def check_code_main(argv) -> int:
 
 def _isolation() -> dict:
     """What confines the user's code here, for the output: the level and one line."""
-    from .sandbox import detect_isolation
+    from engine.runners.sandbox import detect_isolation
 
     isolation = detect_isolation()
     return {"isolation": isolation.level, "isolation_description": isolation.describe()}

@@ -18,11 +18,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .bugs import BUGS, implementation_with
-from .compare import CheckResult
-from .implementation import STENCILS
-from .network import cost, gradient
-from .numerical import loop_gradient_at, network_numerical_gradient
+from engine.bugs.catalogue import BUGS, implementation_with
+from engine.gradcheck.compare import CheckResult
+from engine.gradcheck.numerical import loop_gradient_at, network_numerical_gradient
+from engine.network.model import cost, gradient
+from engine.network.pieces import STENCILS
 
 MAX_BUGS_PER_SIDE = 2
 NUMERICAL_SAMPLE = 64

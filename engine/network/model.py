@@ -11,8 +11,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .implementation import CORRECT, HIDDEN_ACTIVATIONS, Implementation
-from .layout import Layout, validate_layer_sizes
+from engine.network.layout import Layout, validate_layer_sizes
+from engine.network.pieces import CORRECT, HIDDEN_ACTIVATIONS, Implementation
 
 INIT_EPSILON = 0.12  # the seed's randInitializeWeights range
 

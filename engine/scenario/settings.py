@@ -10,11 +10,17 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 
-from .bugs import SEED_BUGS, validate_bugs
-from .check import check_problem
-from .compare import CheckResult
-from .layout import validate_layer_sizes
-from .network import Problem, make_problem, validate_activation, validate_eps, validate_lambda
+from engine.bugs.catalogue import SEED_BUGS, validate_bugs
+from engine.gradcheck.check import check_problem
+from engine.gradcheck.compare import CheckResult
+from engine.network.layout import validate_layer_sizes
+from engine.network.model import (
+    Problem,
+    make_problem,
+    validate_activation,
+    validate_eps,
+    validate_lambda,
+)
 
 # What a scenario may ask for (the app, links and files share these bounds).
 LIMITS = {"m": (1, 100_000), "seed": (0, 2**31 - 1), "lamb": (0.0, 1e6), "eps": (1e-15, 0.5)}
@@ -189,7 +195,7 @@ def _numerical_gradient(sizes, m: int, bugs) -> Workload:
     float64 interpolates (a few shifted forward passes per unit, then matrix products);
     float32 evaluates every perturbed cost ("batched"): two per entry, one when forward.
     """
-    from .numerical import INTERPOLATION_NODES
+    from engine.gradcheck.numerical import INTERPOLATION_NODES
 
     n_matrices = len(sizes) - 1
     batched = "float32" in bugs
@@ -257,8 +263,8 @@ def diagnosis_reruns(bugs, activation: str = "sigmoid") -> tuple[int, int]:
     numerical-only bugs: 1 when the scenario has none of them (the empty set matches
     and ends the search), else all 4, plus 1 + one per bug found.
     """
-    from .bugs import BUGS
-    from .diagnosis import MAX_BUGS_PER_SIDE
+    from engine.bugs.catalogue import BUGS
+    from engine.diagnosis.diagnose import MAX_BUGS_PER_SIDE
 
     if not bugs:
         return (1, 1) if activation == "relu" else (0, 0)
@@ -276,7 +282,7 @@ def _diagnosis(sizes, m: int, bugs, activation: str) -> Workload:
     """`diagnose`: level-1 patterns, then level 2's re-runs (`diagnosis_reruns`); float32
     results re-run the seed's loop at ~80 sampled entries instead of the whole numerical
     gradient."""
-    from .diagnosis import NUMERICAL_SAMPLE
+    from engine.diagnosis.diagnose import NUMERICAL_SAMPLE
 
     n = _n_params(sizes)
     work = replace(
@@ -308,7 +314,7 @@ def _loop_work(scenario: Scenario) -> Workload:
 def _sweep_work(scenario: Scenario) -> Workload:
     """`epsilon_sweep`: each curve (4, and "your check" when bugs are on) runs backprop
     once and the numerical gradient once per eps of the grid."""
-    from .sweep import CURVES, default_eps_grid
+    from engine.gradcheck.sweep import CURVES, default_eps_grid
 
     n_eps = len(default_eps_grid())
     curves = [checker for _, _, checker in CURVES] + ([scenario.bugs] if scenario.bugs else [])
@@ -327,7 +333,7 @@ def _sweep_work(scenario: Scenario) -> Workload:
 def _bug_lab_work(scenario: Scenario, compare: str | None = None) -> Workload:
     """The Bug lab: the scenario's check and diagnosis, and `compare` switched the other
     way (the page's first choice by default); both results are kept."""
-    from .bugs import BUGS
+    from engine.bugs.catalogue import BUGS
 
     compare = next(iter(BUGS)) if compare is None else compare
     other = tuple(b for b in BUGS if (b in scenario.bugs) != (b == compare))
@@ -369,7 +375,7 @@ def _training_work(
 
 def _bug_matrix_work(scenario: Scenario, seeds: int = 20) -> Workload:
     """Every catalogue bug alone on each seed: a check and its diagnosis per cell."""
-    from .bugs import BUGS
+    from engine.bugs.catalogue import BUGS
 
     sizes, m = scenario.layer_sizes, scenario.m
     one_seed = _nothing(sizes, m)

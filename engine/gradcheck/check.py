@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .bugs import implementation_with, validate_bugs
-from .compare import CheckResult
-from .implementation import STENCILS
-from .layout import Layout
-from .network import Problem, cost, gradient, validate_eps
-from .noise import NoiseFloor, noise_floor
-from .numerical import loop_gradient, network_numerical_gradient
+from engine.bugs.catalogue import implementation_with, validate_bugs
+from engine.gradcheck.compare import CheckResult
+from engine.gradcheck.noise import NoiseFloor, noise_floor
+from engine.gradcheck.numerical import loop_gradient, network_numerical_gradient
+from engine.network.layout import Layout
+from engine.network.model import Problem, cost, gradient, validate_eps
+from engine.network.pieces import STENCILS
 
 NUMERICAL_PATHS = ("fast", "loop")
 
@@ -103,7 +103,7 @@ def check_functions(
     The parameter vector is cut into matrices by `shapes`, row-major, in order; if
     the shapes chain like a network (column 0 = bias), rows and columns are named
     after units. The numerical side is the seed's loop over every coordinate, run on
-    a Dask cluster when `client` is given (same numbers; see `engine.parallel`).
+    a Dask cluster when `client` is given (same numbers; see `engine.runners.cluster`).
     """
     layout = Layout.from_shapes(shapes)
     if method not in STENCILS:
@@ -115,16 +115,16 @@ def check_functions(
     if dtype not in (np.float64, np.float32):
         raise ValueError(f"dtype must be float64 or float32, got {np.dtype(dtype).name}")
     eps = validate_eps(eps)
-    theta = _parameter_vector(theta, layout)
-    analytic = _gradient_vector(gradient(theta.astype(dtype)), layout)
+    theta = parameter_vector(theta, layout)
+    analytic = gradient_vector(gradient(theta.astype(dtype)), layout)
 
     def J(t):
-        return _cost_value(cost(t))
+        return cost_value(cost(t))
 
     if client is None:
         numeric = loop_gradient(J, theta, eps, STENCILS[method], 0, dtype, progress)
     else:
-        from .parallel import parallel_loop_gradient
+        from engine.gradcheck.distributed import parallel_loop_gradient
 
         numeric = parallel_loop_gradient(
             J, theta, client, eps, STENCILS[method], 0, dtype, progress=progress
@@ -187,7 +187,7 @@ def validate_threshold(threshold, noise: NoiseFloor) -> float:
     return value
 
 
-def _parameter_vector(theta, layout: Layout) -> np.ndarray:
+def parameter_vector(theta, layout: Layout) -> np.ndarray:
     try:
         theta = np.asarray(theta, dtype=np.float64)
     except (TypeError, ValueError):
@@ -202,7 +202,7 @@ def _parameter_vector(theta, layout: Layout) -> np.ndarray:
     return theta.ravel()
 
 
-def _gradient_vector(value, layout: Layout) -> np.ndarray:
+def gradient_vector(value, layout: Layout) -> np.ndarray:
     try:
         raw = np.asarray(value)
         if raw.dtype.kind not in "biuf":
@@ -225,7 +225,7 @@ def _gradient_vector(value, layout: Layout) -> np.ndarray:
     return grad.ravel()
 
 
-def _cost_value(value) -> float:
+def cost_value(value) -> float:
     array = np.asarray(value)
     if array.size != 1:
         raise ValueError(f"cost must return a single number, got shape {array.shape}")

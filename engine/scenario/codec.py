@@ -13,9 +13,9 @@ import json
 import math
 from collections.abc import Mapping
 
-from .bugs import BUGS
-from .implementation import HIDDEN_ACTIVATIONS
-from .scenario import LIMITS, MAX_LAYERS, MAX_UNITS, Scenario
+from engine.bugs.catalogue import BUGS
+from engine.network.pieces import HIDDEN_ACTIVATIONS
+from engine.scenario.settings import LIMITS, MAX_LAYERS, MAX_UNITS, Scenario
 
 FORMAT = "gradscope-scenario"
 VERSION = 1

@@ -13,10 +13,10 @@ import re
 
 import plotly.io as pio
 
-from . import figures
-from .compare import CheckResult
-from .diagnosis import Finding
-from .scenario import Scenario
+from engine.diagnosis.diagnose import Finding
+from engine.gradcheck.compare import CheckResult
+from engine.scenario.settings import Scenario
+from presentation import figures
 
 FULL_TABLE_LIMIT = 20_000
 

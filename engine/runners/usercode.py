@@ -1,6 +1,6 @@
 """Check a user's own cost and gradient, run in a child process that cannot hurt the caller.
 
-The child (`engine.usercode_child`) runs inside the sandbox of `engine.sandbox`
+The child (`engine.runners.usercode_child`) runs inside the sandbox of `engine.runners.sandbox`
 (bubblewrap namespaces, a cgroup, resource limits, seccomp, Landlock: whatever this
 machine supports), with a wall-clock timeout. Whatever the code does (loop forever,
 allocate without bound, fork, raise, exit, print megabytes, read or write where it
@@ -8,7 +8,7 @@ should not, return garbage), the caller gets a `CodeRun` with a clear message an
 the user's line number where there is one.
 
 The verdict cannot be forged: the child sends back plain numbers over a pipe
-(`engine.channel`, no pickle, a hard byte limit, sizes fixed by the parent): the
+(`engine.runners.channel`, no pickle, a hard byte limit, sizes fixed by the parent): the
 parameters, the user's gradient and the user's cost at each shifted point. The
 finite differences, the comparison, the noise floor and the diagnosis are computed
 here. The code can still lie about its own cost, which is its own loss.
@@ -32,14 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .channel import ChannelError, FrameReader, decode_array, decode_json
-from .check import result_from_arrays
-from .compare import CheckResult
-from .implementation import CENTRAL
-from .layout import Layout
-from .network import Problem
-from .numerical import combine_costs
-from .sandbox import (
+from engine.gradcheck.check import result_from_arrays
+from engine.gradcheck.compare import CheckResult
+from engine.gradcheck.numerical import combine_costs
+from engine.network.layout import Layout
+from engine.network.model import Problem
+from engine.network.pieces import CENTRAL
+from engine.runners.channel import ChannelError, FrameReader, decode_array, decode_json
+from engine.runners.sandbox import (
     ENGINE_DIR,
     SANDBOX_ENGINE_PARENT,
     SANDBOX_REQUEST_DIR,
@@ -51,18 +51,12 @@ from .sandbox import (
     sandbox_command,
 )
 
-__all__ = ["CONVENTIONS", "ENABLE_VARIABLE", "CodeRun", "Limits", "run_user_code"]
+__all__ = ["CONVENTIONS", "CodeRun", "Limits", "run_user_code"]
 
 CONVENTIONS = ("seed", "plain")
-ENABLE_VARIABLE = "GRADSCOPE_RUN_USER_CODE"
 OUTPUT_READ_LIMIT = 64 * 1024
 MESSAGE_LIMIT = 4000
 HEARTBEAT_SECONDS = 0.25
-
-
-def code_execution_enabled() -> bool:
-    """On unless GRADSCOPE_RUN_USER_CODE is 0/off/false/no."""
-    return os.environ.get(ENABLE_VARIABLE, "on").strip().lower() not in ("0", "off", "false", "no")
 
 
 @dataclass(frozen=True, eq=False)
@@ -312,7 +306,7 @@ def _run_child(work, isolation, limits, layout, progress, heartbeat) -> ChildOut
     read_fd, write_fd = os.pipe()
     max_bytes = 8 * layout.n_params * (2 + len(CENTRAL.steps)) + 8 * 16 + 4 * 1024**2
     channel = ReplyChannel(read_fd, max_bytes)
-    child_args = ["-m", "engine.usercode_child", "--reply-fd", str(write_fd)]
+    child_args = ["-m", "engine.runners.usercode_child", "--reply-fd", str(write_fd)]
     cgroup = CgroupRun(isolation, limits) if isolation.cgroup else None
     env = _child_environment(isolation.sandboxed, work / "scratch")
     if isolation.sandboxed:

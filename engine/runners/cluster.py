@@ -34,19 +34,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .bugs import BUGS
-from .check import check_problem
-from .diagnosis import diagnose
-from .implementation import CENTRAL, Stencil
-from .network import make_problem
-from .numerical import combine_costs, loop_costs_at
-from .sweep import combine_sweeps, default_eps_grid, epsilon_sweep
+from engine.gradcheck.sweep import combine_sweeps, default_eps_grid, epsilon_sweep
+from engine.runners.sandbox import code_execution_enabled
 
 SCHEDULER_VARIABLE = "GRADSCOPE_DASK_SCHEDULER"
+LOCAL_SCHEDULER = "local"  # the setting's value for "a local cluster run by this server"
 CONNECT_SECONDS = 5.0  # a scheduler that has not answered by then is not coming
 LOCAL_START_SECONDS = 90.0  # a cold start of two spawned workers on a busy 2-core machine
 SWEEP_SECONDS = 600.0  # with every worker gone, tasks would wait for new ones forever
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LOCAL_ADDRESS = re.compile(r"tcp://127\.0\.0\.1:\d{1,5}")
 PR_SET_PDEATHSIG = 1
 logger = logging.getLogger(__name__)
@@ -66,12 +62,10 @@ def configured_scheduler() -> str | None:
     Off with user code off: a shared server's operator who switched user code off
     expects no code path that runs work outside the check process, Dask's included.
     """
-    from .usercode import code_execution_enabled  # engine.usercode imports this module
-
     value = os.environ.get(SCHEDULER_VARIABLE, "").strip()
     if not value or not code_execution_enabled():
         return None
-    return "local" if value.lower() == "local" else value
+    return LOCAL_SCHEDULER if value.lower() == LOCAL_SCHEDULER else value
 
 
 @contextlib.contextmanager
@@ -91,7 +85,7 @@ def dask_client(
     """
     from distributed import Client, LocalCluster
 
-    if address == "local":
+    if address == LOCAL_SCHEDULER:
         address = LOCAL_CLUSTER.address(workers)
     if address:
         client = _connect(address, timeout)
@@ -190,7 +184,7 @@ class LocalClusterProcess:
                 process.wait(timeout=5)
 
     def _start(self, workers: int) -> str:
-        command = [sys.executable, "-m", "engine.parallel", "--workers", str(workers)]
+        command = [sys.executable, "-m", "engine.runners.cluster", "--workers", str(workers)]
         command += ["--parent", str(os.getpid())]
         env = dict(os.environ)
         env.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # no INFO lines in the app's log
@@ -259,7 +253,7 @@ def serve_local_cluster(argv=None) -> int:
     It ends on SIGTERM (the server's atexit, or the parent-death signal) or when its
     stdin reaches end of file (the server is gone, however it died).
     """
-    parser = argparse.ArgumentParser(prog="python -m engine.parallel", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m engine.runners.cluster", description=__doc__)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--parent", type=int, default=None, help="the server's process id")
     args = parser.parse_args(argv)
@@ -303,64 +297,6 @@ def _stop_at_end_of_stdin() -> None:
         while os.read(0, 1024):  # the server never writes: this returns b"" when it is gone
             pass
     os.kill(os.getpid(), signal.SIGTERM)
-
-
-def parallel_loop_gradient(
-    J: Callable,
-    theta,
-    client,
-    eps: float = 1e-4,
-    stencil: Stencil = CENTRAL,
-    first_index: int = 0,
-    dtype=np.float64,
-    chunks: int | None = None,
-    progress: Callable | None = None,
-) -> np.ndarray:
-    """The seed's coordinate loop, its coordinates split into chunks run as Dask tasks."""
-    theta = np.array(theta, dtype=dtype)
-    grad = np.zeros_like(theta)
-    indices = np.arange(first_index, theta.size)
-    base, shifted = parallel_loop_costs(
-        J, theta, client, indices, eps, stencil, dtype, chunks, progress
-    )
-    grad[first_index:] = combine_costs(base, shifted, eps, stencil, dtype)
-    return grad
-
-
-def parallel_loop_costs(
-    J: Callable,
-    theta,
-    client,
-    indices,
-    eps: float = 1e-4,
-    stencil: Stencil = CENTRAL,
-    dtype=np.float64,
-    chunks: int | None = None,
-    progress: Callable | None = None,
-) -> tuple[float | None, np.ndarray]:
-    """`loop_costs_at` over Dask tasks, one chunk of coordinates each (same numbers)."""
-    from distributed import as_completed
-
-    theta = np.array(theta, dtype=dtype)
-    indices = np.asarray(indices)
-    n_chunks = chunks or max(1, min(indices.size, 4 * _worker_count(client)))
-    parts = [p for p in np.array_split(np.arange(indices.size), n_chunks) if p.size]
-    J_remote, theta_remote = client.scatter([J, theta], broadcast=True, hash=False)
-    futures = {
-        client.submit(
-            loop_costs_at, J_remote, theta_remote, indices[part], eps, stencil, dtype, pure=False
-        ): part
-        for part in parts
-    }
-    base, shifted = None, np.zeros((indices.size, sum(s != 0.0 for s in stencil.steps)))
-    done = 0
-    for future in as_completed(futures, loop=client.loop):
-        part = futures[future]
-        base, shifted[part] = future.result()
-        done += part.size
-        if progress is not None:
-            progress(done, indices.size)
-    return base, shifted
 
 
 @dataclass(frozen=True, eq=False)
@@ -464,42 +400,6 @@ def parallel_epsilon_sweep(
     if missing:
         raise SweepIncomplete(done, dict(sorted(missing.items(), reverse=True)))
     return done
-
-
-def bug_seed_cell(layer_sizes, m, lamb, seed, bug) -> dict:
-    """One cell of the bug-by-seed matrix: the check and whether the diagnosis names it."""
-    problem = make_problem(layer_sizes, m, seed, lamb)
-    result = check_problem(problem, [bug])
-    findings = diagnose(result)
-    return {
-        "bug": bug,
-        "seed": seed,
-        "relative_difference": result.relative_difference,
-        "status": result.status,
-        "named_first": findings[0].bug_id == bug,
-    }
-
-
-def bug_seed_matrix(
-    seeds, bugs=tuple(BUGS), layer_sizes=(3, 5, 3), m=5, lamb=1.0, client=None
-) -> pd.DataFrame:
-    """Every bug on every seed: relative difference, status, and whether it is named first.
-
-    Serial without a client; one Dask task per cell with one.
-    """
-    cells = [(tuple(layer_sizes), m, lamb, s, b) for b in bugs for s in seeds]
-    if client is None:
-        rows = [bug_seed_cell(*cell) for cell in cells]
-    else:
-        rows = client.gather([client.submit(bug_seed_cell, *cell, pure=False) for cell in cells])
-    return pd.DataFrame(rows)
-
-
-def _worker_count(client) -> int:
-    try:
-        return max(1, len(client.scheduler_info()["workers"]))
-    except Exception:  # noqa: BLE001 - an unreachable scheduler is reported by submit
-        return 1
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .layout import Layout
-from .network import Problem
-from .noise import NoiseFloor
+from engine.gradcheck.noise import NoiseFloor
+from engine.network.layout import Layout
+from engine.network.model import Problem
 
 
 def seed_relative_difference(analytic, numerical) -> float:
