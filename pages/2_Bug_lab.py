@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from engine.bugs.catalogue import BUGS, WHERE
+from engine.bugs.catalogue import BUGS, WHERE, WHERE_TITLES
 from ui import cache
 from ui.components import findings_list, status_badge
-from ui.frame import WHERE_TITLES, flip_bug, frame, within_limits
+from ui.frame import flip_bug, frame, within_limits
 from ui.share import chart
 
 scenario = frame("Bug lab", icon=":material/bug_report:", work="bug-lab")

@@ -18,7 +18,7 @@ import re
 
 import streamlit as st
 
-from engine.bugs.catalogue import BUGS, SEED_BUGS, WHERE
+from engine.bugs.catalogue import BUGS, SEED_BUGS, WHERE, WHERE_TITLES
 from engine.network.pieces import HIDDEN_ACTIVATIONS
 from engine.scenario.settings import LIMITS, Scenario, WorkTooLarge, check_workload
 from ui import cache, share
@@ -27,12 +27,6 @@ SETTINGS_KEY = "scenario-settings"
 AUTO = "auto"
 EPS_CHOICES = tuple(float(f"{m}e-{k}") for k in range(1, 14) for m in (3, 1) if (m, k) != (3, 1))
 THRESHOLD_CHOICES = (AUTO, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
-WHERE_TITLES = {
-    "model": "Model (shared by cost and backprop)",
-    "backprop": "Backprop (analytic gradient)",
-    "cost": "Cost (numerical gradient)",
-    "checker": "Checker (the numerical loop)",
-}
 PAGES = (
     ("app.py", "Overview", ":material/home:"),
     ("pages/1_Gradient_check.py", "Gradient check", ":material/grid_on:"),

@@ -18,6 +18,13 @@ from engine.network import pieces as impl_
 from engine.network.pieces import CORRECT, Implementation
 
 WHERE = ("model", "backprop", "cost", "checker")
+# The groups the sidebar and the Bug lab show the catalogue in, one per place a mistake lives.
+WHERE_TITLES = {
+    "model": "Model (shared by cost and backprop)",
+    "backprop": "Backprop (analytic gradient)",
+    "cost": "Cost (numerical gradient)",
+    "checker": "Checker (the numerical loop)",
+}
 
 # Which gradient a mistake in each place changes: the model is shared by the cost
 # (hence the numerical gradient) and by backprop (the analytic one).
