@@ -1,7 +1,8 @@
 """Every page's and command's work is estimated by one model and held to one set of limits.
 
-The model counts what engine/sweep.py, engine/diagnosis.py and engine/training.py do;
-these tests count the same calls in the real code and hold the model to them.
+The model counts what engine/gradcheck/sweep.py, engine/diagnosis/diagnose.py and
+engine/runners/training.py do; these tests count the same calls in the real code and hold
+the model to them.
 """
 
 import pytest
@@ -12,7 +13,8 @@ import engine.runners.training
 from engine.bugs.catalogue import BUGS
 from engine.gradcheck.check import check_problem
 from engine.gradcheck.sweep import default_eps_grid
-from engine.scenario.settings import (
+from engine.scenario.settings import Scenario
+from engine.scenario.workload import (
     CG_COSTS_PER_ITERATION,
     CG_FAILED_SEARCH_COSTS,
     CG_FAILED_SEARCH_GRADIENTS,
@@ -21,7 +23,6 @@ from engine.scenario.settings import (
     DIGITS_INPUTS,
     DIGITS_TRAIN,
     MAX_SECONDS,
-    Scenario,
     WorkTooLarge,
     check_workload,
     diagnosis_reruns,

@@ -20,7 +20,8 @@ import streamlit as st
 
 from engine.bugs.catalogue import BUGS, SEED_BUGS, WHERE, WHERE_TITLES
 from engine.network.pieces import HIDDEN_ACTIVATIONS
-from engine.scenario.settings import LIMITS, Scenario, WorkTooLarge, check_workload
+from engine.scenario.settings import LIMITS, Scenario
+from engine.scenario.workload import WorkTooLarge, check_workload
 from ui import cache, share
 
 SETTINGS_KEY = "scenario-settings"
@@ -35,7 +36,7 @@ PAGES = (
     ("pages/4_Training.py", "Training", ":material/model_training:"),
     ("pages/5_Your_code.py", "Your code", ":material/code:"),
 )
-# The work each page runs beyond one exact check (engine.scenario.settings.WORKS), by page title.
+# The work each page runs beyond one exact check (engine.scenario.workload.WORKS), by page title.
 # Training checks its own work once its settings are chosen (`within_limits`).
 PAGE_WORK = {"Bug lab": "bug-lab", "Epsilon": "sweep"}
 
