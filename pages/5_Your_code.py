@@ -15,10 +15,8 @@ from engine.runners.sandbox import (
     code_policy,
     detect_isolation,
 )
-from engine.runners.usercode import (
-    CONVENTIONS,
-    run_user_code,
-)
+from engine.runners.usercode import CONVENTIONS, FOUNDING_CONVENTION, run_user_code
+from engine.scenario.parse import parse_shapes
 from presentation import figures
 from ui import cache
 from ui.components import findings_list, noise_note, status_badge, styled_table
@@ -108,7 +106,9 @@ convention = cols[2].radio(
     CONVENTIONS,
     key="code-convention",
     format_func=lambda c: (
-        "f(theta, X, y, in, hidden, labels, lamb)" if c == "seed" else "f(theta), shapes below"
+        "f(theta, X, y, in, hidden, labels, lamb)"
+        if c == FOUNDING_CONVENTION
+        else "f(theta), shapes below"
     ),
 )
 label_base = cols[3].radio(
@@ -124,22 +124,22 @@ shapes_text = st.text_input(
     "Weight-matrix shapes (rows x columns, in unrolling order)",
     value=default_shapes,
     key="code-shapes",
-    disabled=convention == "seed",
+    disabled=convention == FOUNDING_CONVENTION,
     help="Only for f(theta): how your theta is cut into matrices. Globals X, y, lamb and "
     "layer_sizes are provided to your code.",
 )
 
 
-def parse_shapes(text: str):
+def shapes_of(text: str):
+    """The matrix shapes typed, or None when they are not shapes of matrices."""
     try:
-        shapes = [tuple(int(v) for v in part.lower().split("x")) for part in text.split(",")]
-        return Layout.from_shapes(shapes).shapes
+        return Layout.from_shapes(parse_shapes(text)).shapes
     except ValueError:
         return None
 
 
-shapes = None if convention == "seed" else parse_shapes(shapes_text)
-if convention == "plain" and shapes is None:
+shapes = None if convention == FOUNDING_CONVENTION else shapes_of(shapes_text)
+if convention != FOUNDING_CONVENTION and shapes is None:
     st.error("Shapes must look like `5x4, 3x6`.")
     st.stop()
 

@@ -28,13 +28,6 @@ def matrix_colour(index: int) -> str:
     return MATRIX_COLOURS[index % len(MATRIX_COLOURS)]
 
 
-def _hover_grid(m: MatrixComparison) -> np.ndarray:
-    """Per cell: analytic, numerical, relative error (for hovertemplates)."""
-    return np.stack(
-        [np.asarray(m.analytic, float), np.asarray(m.numerical, float), m.rel_error], -1
-    )
-
-
 MAX_HEATMAP_CELLS = 40_000  # per panel; larger matrices are shown in blocks
 MAX_MARKERS = 2_000  # 'x' marks per panel; beyond that the difference panel tells
 

@@ -7,6 +7,7 @@ import streamlit as st
 from engine.bugs.catalogue import BUGS
 from engine.diagnosis.diagnose import Finding
 from engine.gradcheck.compare import CheckResult
+from engine.network.layout import Layout
 
 STATUS_STYLE = {
     "pass": ("green", ":material/check_circle:", "PASS: the gradients agree"),
@@ -122,8 +123,7 @@ def exact_on_demand(scenario, key_prefix: str) -> bool:
     """
     from ui import cache
 
-    work = scenario.layer_sizes
-    n_params = sum(o * (i + 1) for i, o in zip(work[:-1], work[1:]))
+    n_params = Layout.from_layer_sizes(scenario.layer_sizes).n_params
     if n_params <= EXACT_ON_DEMAND_ABOVE:
         return True
     asked = st.session_state.setdefault("exact-asked", set())

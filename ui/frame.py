@@ -14,12 +14,19 @@ from __future__ import annotations
 
 import math
 import random
-import re
 
 import streamlit as st
 
 from engine.bugs.catalogue import BUGS, SEED_BUGS, WHERE, WHERE_TITLES
 from engine.network.pieces import HIDDEN_ACTIVATIONS
+from engine.scenario.clamp import (
+    Wording,
+    clamped_number,
+    finite_number,
+    known_activation,
+    known_bugs,
+)
+from engine.scenario.parse import parse_layer_sizes
 from engine.scenario.settings import LIMITS, Scenario
 from engine.scenario.workload import WorkTooLarge, check_workload
 from ui import cache, share
@@ -72,29 +79,31 @@ def settings() -> dict:
     return st.session_state[SETTINGS_KEY]
 
 
-WIDGET_LIMITS = {name: LIMITS[name] for name in ("m", "seed", "lamb")}
+# The sidebar's notices name a setting as it is stored: "m = 0 is outside 1..100000".
+_WORDING = Wording(
+    not_a_number="{name} = {value} is not a number; using {default}.",
+    not_whole="{name} = {value} is not a whole number; using {default}.",
+    outside="{name} = {value} is outside {low}..{high}; using {kept}.",
+    unknown_activation="activation {value} is unknown; using {default}.",
+    unknown_bugs="unknown bug id(s) ignored: {ids}.",
+    quote=repr,
+    listing=lambda ids: ", ".join(map(repr, ids)),
+)
 
 
 def sanitize_settings(values: dict) -> tuple[dict, list[str]]:
     """Settings every widget can show, and a notice for each value that had to change.
 
     Widgets refuse values outside their options or range, so anything that did not
-    come from a widget (a link, an uploaded file) passes through here first. The
-    layer sizes stay as typed: their own validation explains what is wrong.
+    come from a widget passes through here first: the scenario's own bounds
+    (`engine.scenario.clamp`, as for links and files), then eps and the threshold
+    snapped to the values their widgets offer. The layer sizes stay as typed: their
+    own validation explains what is wrong.
     """
     defaults, notices, clean = settings_of(Scenario()), [], {}
     clean["sizes"] = str(values.get("sizes", defaults["sizes"]))[:200]
-    for name, (low, high) in WIDGET_LIMITS.items():
-        raw = values.get(name, defaults[name])
-        number = _number(raw)
-        if number is None:
-            clean[name] = defaults[name]
-            notices.append(f"{name} = {raw!r} is not a number; using {defaults[name]}.")
-            continue
-        kept = min(max(number, low), high)
-        clean[name] = int(kept) if isinstance(defaults[name], int) else float(kept)
-        if kept != number or (isinstance(defaults[name], int) and kept != int(kept)):
-            notices.append(f"{name} = {raw!r} is outside {low}..{high}; using {clean[name]}.")
+    for name in ("m", "seed", "lamb"):
+        clean[name] = clamped_number(values.get(name, defaults[name]), name, _WORDING, notices)
     clean["eps"] = _choice(values.get("eps"), EPS_CHOICES, defaults["eps"], "eps", notices)
     threshold = values.get("threshold", AUTO)
     clean["threshold"] = (
@@ -102,31 +111,18 @@ def sanitize_settings(values: dict) -> tuple[dict, list[str]]:
         if threshold in (AUTO, None)
         else _choice(threshold, THRESHOLD_CHOICES[1:], AUTO, "threshold", notices)
     )
-    activation = values.get("activation", defaults["activation"])
-    if activation not in HIDDEN_ACTIVATIONS:
-        notices.append(f"activation {activation!r} is unknown; using {defaults['activation']}.")
-        activation = defaults["activation"]
-    clean["activation"] = activation
+    clean["activation"] = known_activation(
+        values.get("activation", defaults["activation"]), _WORDING, notices
+    )
     bugs = values.get("bugs", [])
-    bugs = list(bugs) if isinstance(bugs, (list, tuple)) else [bugs]
-    unknown = [b for b in bugs if b not in BUGS]
-    if unknown:
-        notices.append(f"unknown bug id(s) ignored: {', '.join(map(repr, unknown))}.")
-    clean["bugs"] = [b for b in BUGS if b in bugs]
+    bugs = bugs if isinstance(bugs, (list, tuple)) else [bugs]
+    clean["bugs"] = list(known_bugs(bugs, _WORDING, notices))
     return clean, notices
-
-
-def _number(value) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _choice(value, choices, default, name: str, notices: list) -> float:
     """The value itself if offered, the nearest choice if it is a positive number."""
-    number = _number(value)
+    number = finite_number(value)
     if number is not None and number in choices:
         return number
     if number is None or number <= 0:
@@ -175,7 +171,7 @@ def scenario_from_settings(values: dict) -> Scenario:
     """Validate the stored settings; ValueError names the first bad one."""
     threshold = values["threshold"]
     return Scenario.create(
-        layer_sizes=parse_sizes(values["sizes"]),
+        layer_sizes=parse_layer_sizes(values["sizes"]),
         m=values["m"],
         seed=values["seed"],
         lamb=values["lamb"],
@@ -184,11 +180,6 @@ def scenario_from_settings(values: dict) -> Scenario:
         threshold=None if threshold == AUTO else threshold,
         bugs=values["bugs"],
     )
-
-
-def parse_sizes(text: str) -> tuple:
-    """'3-5-3', '3,5,3' or '3 5 3' into parts; validation then names what is wrong."""
-    return tuple(p for p in re.split(r"[\s,;]+|(?<=\d)-", str(text).strip()) if p)
 
 
 def frame(
@@ -268,20 +259,22 @@ def _scenario_controls(values: dict) -> None:
     )
     left, right = st.columns(2)
     with left:
-        _bound(st.number_input, "Examples m", "m", values, min_value=1, max_value=100_000, step=1)
+        low, high = LIMITS["m"]
+        _bound(st.number_input, "Examples m", "m", values, min_value=low, max_value=high, step=1)
     with right:
         _bound(
             st.number_input,
             "λ (regularisation)",
             "lamb",
             values,
-            min_value=0.0,
-            max_value=1e6,
+            min_value=LIMITS["lamb"][0],
+            max_value=LIMITS["lamb"][1],
             step=0.5,
         )
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
-        _bound(st.number_input, "Seed", "seed", values, min_value=0, max_value=2**31 - 1, step=1)
+        low, high = LIMITS["seed"]
+        _bound(st.number_input, "Seed", "seed", values, min_value=low, max_value=high, step=1)
     right.button(
         "New draw",
         on_click=lambda: update_settings(seed=random.randrange(1, 10**6)),

@@ -19,8 +19,9 @@ from engine.network.layout import Layout
 from engine.network.model import Problem
 
 
-def seed_relative_difference(analytic, numerical) -> float:
-    """||n - a|| / ||n + a||; 0 when both are zero (nothing to disagree about)."""
+def norm_relative_difference(analytic, numerical) -> float:
+    """Ng's ||n - a|| / ||n + a|| (the founding question's metric), one number for all
+    entries; 0 when both are zero (nothing to disagree about)."""
     analytic, numerical = np.asarray(analytic, float), np.asarray(numerical, float)
     denominator = np.linalg.norm(numerical + analytic)
     numerator = np.linalg.norm(numerical - analytic)
@@ -60,7 +61,7 @@ class MatrixComparison:
 
     @cached_property
     def relative_difference(self) -> float:
-        return seed_relative_difference(self.analytic, self.numerical)
+        return norm_relative_difference(self.analytic, self.numerical)
 
     @property
     def n_diverging(self) -> int:
@@ -132,7 +133,7 @@ class CheckResult:
 
     @cached_property
     def relative_difference(self) -> float:
-        return seed_relative_difference(self.analytic, self.numerical)
+        return norm_relative_difference(self.analytic, self.numerical)
 
     @cached_property
     def abs_diff(self) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from engine.bugs.catalogue import implementation_with
-from engine.gradcheck.compare import seed_relative_difference
+from engine.gradcheck.compare import norm_relative_difference
 from engine.gradcheck.numerical import network_numerical_gradient
 from engine.network.model import Problem, gradient
 
@@ -51,7 +51,7 @@ def epsilon_sweep(problem: Problem, bugs=(), eps_grid=None, progress=None) -> pd
                     "method": impl.stencil.name,
                     "dtype": np.dtype(impl.dtype).name,
                     "eps": float(eps),
-                    "relative_difference": seed_relative_difference(analytic, numerical),
+                    "relative_difference": norm_relative_difference(analytic, numerical),
                 }
             )
             done += 1

@@ -50,10 +50,11 @@ from engine.runners.sandbox import (
     protect_server_process,
     sandbox_command,
 )
+from engine.runners.usercode_child import FOUNDING_CONVENTION, PLAIN_CONVENTION
 
-__all__ = ["CONVENTIONS", "CodeRun", "Limits", "run_user_code"]
+__all__ = ["CONVENTIONS", "FOUNDING_CONVENTION", "CodeRun", "Limits", "run_user_code"]
 
-CONVENTIONS = ("seed", "plain")
+CONVENTIONS = (FOUNDING_CONVENTION, PLAIN_CONVENTION)
 OUTPUT_READ_LIMIT = 64 * 1024
 MESSAGE_LIMIT = 4000
 HEARTBEAT_SECONDS = 0.25
@@ -77,16 +78,12 @@ class CodeRun:
         return f"{self.message}{where}"
 
 
-def seed_shapes(layer_sizes) -> list[tuple[int, int]]:
-    return list(Layout.from_layer_sizes(layer_sizes).shapes)
-
-
 def run_user_code(
     source: str,
     problem: Problem,
     cost_name: str = "computeCost",
     gradient_name: str = "gradient",
-    convention: str = "seed",
+    convention: str = FOUNDING_CONVENTION,
     shapes=None,
     eps: float = 1e-4,
     label_base: int = 0,
@@ -104,14 +101,18 @@ def run_user_code(
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
-    if convention == "seed" and len(problem.layer_sizes) != 3:
+    if convention == FOUNDING_CONVENTION and len(problem.layer_sizes) != 3:
         return CodeRun(
             False,
             "The seed's calling convention is for 3-layer networks (inputs, one hidden layer, "
             f"labels); the scenario has layers {'-'.join(map(str, problem.layer_sizes))}. "
             "Use the plain f(theta) convention or change the layer sizes.",
         )
-    layout = Layout.from_shapes(shapes if shapes is not None else seed_shapes(problem.layer_sizes))
+    layout = (
+        Layout.from_layer_sizes(problem.layer_sizes)
+        if shapes is None
+        else Layout.from_shapes(shapes)
+    )
     limits = limits or Limits()
     isolation = detect_isolation()
     if dask and not isolation.sandboxed:

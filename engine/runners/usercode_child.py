@@ -24,6 +24,12 @@ from pathlib import Path
 
 from engine.runners import channel
 
+# How the user's cost and gradient are called. The founding question's convention (its
+# value "seed" is what `--convention` and the Your code page take): f(theta, X, y,
+# input_layer_size, hidden_layer_size, num_labels, lamb) on a 3-layer network. The
+# plain one: f(theta), with the matrix shapes given apart.
+FOUNDING_CONVENTION = "seed"
+PLAIN_CONVENTION = "plain"
 USER_FILENAME = "<your code>"
 OUTPUT_LIMIT = 64 * 1024
 MESSAGE_LIMIT = 2000
@@ -166,7 +172,7 @@ def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[d
         functions[role] = function
     theta_from_code = "theta" in namespace
     args = ()
-    if request["convention"] == "seed":
+    if request["convention"] == FOUNDING_CONVENTION:
         args = (X, y, sizes[0], sizes[1], sizes[2], lamb)
 
     def cost(t):

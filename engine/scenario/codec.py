@@ -14,8 +14,15 @@ import math
 from collections.abc import Mapping
 
 from engine.bugs.catalogue import BUGS
-from engine.network.pieces import HIDDEN_ACTIVATIONS
-from engine.scenario.settings import LIMITS, MAX_LAYERS, MAX_UNITS, Scenario
+from engine.scenario.clamp import (
+    Wording,
+    clamped_number,
+    finite_number,
+    known_activation,
+    known_bugs,
+)
+from engine.scenario.parse import parse_layer_sizes
+from engine.scenario.settings import MAX_LAYERS, MAX_UNITS, Scenario
 
 FORMAT = "gradscope-scenario"
 VERSION = 1
@@ -73,7 +80,7 @@ def scenario_from_params(params: Mapping) -> tuple[Scenario, list[str]]:
         if isinstance(value, (list, tuple)):  # repeated parameter: the last one wins
             value = value[-1] if value else ""
         raw[known[name]] = _bounded_text(name, str(value), notices)
-    return _scenario_from_raw(raw, notices, source="link"), notices
+    return _scenario_from_raw(raw, notices), notices
 
 
 def _bounded_text(name: str, text: str, notices: list[str]) -> str:
@@ -136,7 +143,7 @@ def scenario_from_json(text: str | bytes) -> tuple[Scenario, list[str], dict]:
         notices.append(f"Unknown scenario field(s) ignored: {_listing(sorted(unknown))}.")
     raw = {k: v for k, v in scenario_data.items() if k in PARAM_NAMES}
     try:
-        scenario = _scenario_from_raw(raw, notices, source="file")
+        scenario = _scenario_from_raw(raw, notices)
     except RecursionError:  # quoting a value nested almost as deep as Python allows
         raise ValueError("This file is nested too deeply to be a GradScope export.") from None
     return scenario, notices, document
@@ -154,13 +161,10 @@ def recorded_relative_difference(document: dict) -> float | None:
 # --- field by field ---------------------------------------------------------------
 
 
-def _scenario_from_raw(raw: dict, notices: list[str], source: str) -> Scenario:
+def _scenario_from_raw(raw: dict, notices: list[str]) -> Scenario:
     fields = {
         "layer_sizes": _sizes(raw.get("layer_sizes"), notices),
-        "m": _bounded(raw, "m", int, notices),
-        "seed": _bounded(raw, "seed", int, notices),
-        "lamb": _bounded(raw, "lamb", float, notices),
-        "eps": _bounded(raw, "eps", float, notices),
+        **{name: _number(raw, name, notices) for name in ("m", "seed", "lamb", "eps")},
         "activation": _activation(raw.get("activation"), notices),
         "threshold": _threshold(raw.get("threshold"), notices),
         "bugs": _bugs(raw.get("bugs"), notices),
@@ -168,12 +172,16 @@ def _scenario_from_raw(raw: dict, notices: list[str], source: str) -> Scenario:
     return Scenario.create(**fields)
 
 
+def _unset(value) -> bool:
+    """An empty link parameter or a null in a file: the setting keeps its default."""
+    return value is None or value == ""
+
+
 def _sizes(value, notices) -> tuple[int, ...]:
-    if value is None or value == "":
+    if _unset(value):
         return DEFAULT.layer_sizes
-    parts = value if isinstance(value, (list, tuple)) else str(value).replace(",", "-").split("-")
     try:
-        sizes = tuple(int(str(p).strip()) for p in parts)
+        sizes = parse_layer_sizes(value)
     except ValueError:
         notices.append(f"Layer sizes {_quote(value)} are not whole numbers; using the default.")
         return DEFAULT.layer_sizes
@@ -189,62 +197,32 @@ def _sizes(value, notices) -> tuple[int, ...]:
     return clamped
 
 
-def _bounded(raw: dict, field: str, kind, notices) -> int | float:
-    default = getattr(DEFAULT, field)
-    if field not in raw or raw[field] in ("", None):
-        return default
-    value = raw[field]
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number) or (kind is int and not number.is_integer()):
-        notices.append(f"{_label(field)} {_quote(value)} is not a valid number; using {default!r}.")
-        return default
-    low, high = LIMITS[field]
-    kept = min(max(number, low), high)
-    if kept != number:
-        notices.append(
-            f"{_label(field)} {_quote(value)} is outside {low:g}..{high:g}; using {kept:g}."
-        )
-    return kind(kept)
+def _number(raw: dict, name: str, notices) -> int | float:
+    value = raw.get(name)
+    return (
+        getattr(DEFAULT, name) if _unset(value) else clamped_number(value, name, _WORDING, notices)
+    )
 
 
 def _activation(value, notices) -> str:
-    if value in (None, ""):
-        return DEFAULT.activation
-    if value not in HIDDEN_ACTIVATIONS:
-        notices.append(f"Activation {_quote(value)} is unknown; using {DEFAULT.activation}.")
-        return DEFAULT.activation
-    return value
+    return DEFAULT.activation if _unset(value) else known_activation(value, _WORDING, notices)
 
 
 def _threshold(value, notices) -> float | None:
-    if value in (None, "", "auto"):
+    if _unset(value) or value == "auto":
         return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not (math.isfinite(number) and 0 < number <= 1e3):
+    number = finite_number(value)
+    if number is None or not 0 < number <= 1e3:
         notices.append(f"Threshold {_quote(value)} must be a positive number; using auto.")
         return None
     return number
 
 
 def _bugs(value, notices) -> tuple[str, ...]:
-    if value in (None, ""):
+    if _unset(value):
         return ()
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    items = [str(i).strip() for i in items if str(i).strip()]
-    unknown = [i for i in items if i not in BUGS]
-    if unknown:
-        notices.append(f"Unknown bug id(s) ignored: {_listing(unknown)}.")
-    return tuple(i for i in items if i in BUGS)
-
-
-def _label(field: str) -> str:
-    return {"lamb": "lambda", "m": "m", "seed": "seed", "eps": "eps"}[field]
+    return known_bugs([str(i).strip() for i in items if str(i).strip()], _WORDING, notices)
 
 
 def _quote(value, limit: int = 60) -> str:
@@ -257,6 +235,18 @@ def _listing(items) -> str:
     items = list(items)
     shown = ", ".join(map(_quote, items[:MAX_LISTED]))
     return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+
+
+_WORDING = Wording(  # a link's or a file's notices: "lambda '-1' is outside 0..1e+06; ..."
+    not_a_number="{name} {value} is not a valid number; using {default!r}.",
+    not_whole="{name} {value} is not a valid number; using {default!r}.",
+    outside="{name} {value} is outside {low:g}..{high:g}; using {kept:g}.",
+    unknown_activation="Activation {value} is unknown; using {default}.",
+    unknown_bugs="Unknown bug id(s) ignored: {ids}.",
+    quote=_quote,
+    listing=_listing,
+    names={"lamb": "lambda"},
+)
 
 
 def _finite(value):

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 
-_SIZE_SEPARATORS = re.compile(r"[\s,;]+|(?<=\d)-")
+# Commas, semicolons or spaces between sizes, or a dash after a digit (spaces around it
+# allowed): "3-5-3", "3, 5, 3", "3 - 5 - 3". A dash that follows no digit is a minus
+# sign, so "3--5" reads as 3 and -5 and validation says why -5 is wrong.
+_SIZE_SEPARATORS = re.compile(r"\s*[,;]\s*|(?<=\d)\s*-\s*|\s+")
 
 
 def parse_layer_sizes(value) -> tuple[int, ...]:
@@ -28,14 +31,14 @@ def parse_layer_sizes(value) -> tuple[int, ...]:
 
 
 def parse_shapes(text: str) -> list[tuple[int, ...]]:
-    """'5x4, 3x6' into [(5, 4), (3, 6)]: weight-matrix shapes in unrolling order."""
+    """'5x4, 3x6' into [(5, 4), (3, 6)]: weight-matrix shapes in unrolling order.
+
+    Every comma-separated part must be a shape ("5x4," is refused); whether the shapes
+    make a network is `engine.network.layout.Layout.from_shapes`'s check.
+    """
     if not str(text).strip():
         raise ValueError("shapes are required, e.g. 5x4,3x6")
     try:
-        return [
-            tuple(int(v) for v in part.strip().lower().split("x"))
-            for part in str(text).split(",")
-            if part.strip()
-        ]
+        return [tuple(int(v) for v in part.lower().split("x")) for part in str(text).split(",")]
     except ValueError:
         raise ValueError(f"shapes must look like 5x4,3x6, got {text!r}") from None

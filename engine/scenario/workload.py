@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from engine.network.layout import Layout
 from engine.scenario.settings import Scenario
 
 # One cost model for every page's work, calibrated on 2 cores (process time, one BLAS
@@ -101,18 +102,14 @@ class Workload:
         )
 
 
-def _n_params(sizes) -> int:
-    return sum(sizes[k + 1] * (sizes[k] + 1) for k in range(len(sizes) - 1))
-
-
 def _memory(sizes, m: int) -> float:
     """A check's peak: activations, a dozen parameter-sized arrays, the interpreter's share."""
     activations = m * sum(s + 1 for s in sizes) * 8 * 4
-    return activations + _n_params(sizes) * 8 * 12 + 64 * 1024**2
+    return activations + Layout.from_layer_sizes(sizes).n_params * 8 * 12 + 64 * 1024**2
 
 
 def _nothing(sizes, m: int) -> Workload:
-    return Workload(_n_params(sizes), 0.0, 0.0, _memory(sizes, m))
+    return Workload(Layout.from_layer_sizes(sizes).n_params, 0.0, 0.0, _memory(sizes, m))
 
 
 def _numerical_gradient(sizes, m: int, bugs) -> Workload:
@@ -164,7 +161,7 @@ def _passes(sizes, m: int, costs: float = 0, gradients: float = 0) -> Workload:
 
 def _exact_check(sizes, m: int, bugs) -> Workload:
     """`check_problem`: backprop, the cost, the numerical gradient and the comparison."""
-    n = _n_params(sizes)
+    n = Layout.from_layer_sizes(sizes).n_params
     comparison = replace(
         _nothing(sizes, m),
         overhead_seconds=OVERHEAD_SECONDS["check"] + n * SECONDS_PER_PARAMETER,
@@ -175,7 +172,7 @@ def _exact_check(sizes, m: int, bugs) -> Workload:
 def _loop_check(sizes, m: int, bugs) -> Workload:
     """The seed's coordinate loop: one full cost per entry and stencil step."""
     steps = 1 if "forward-difference" in bugs else 2
-    n = _n_params(sizes)
+    n = Layout.from_layer_sizes(sizes).n_params
     return _exact_check(sizes, m, bugs) + _passes(sizes, m, costs=steps * n + 1)
 
 
@@ -210,7 +207,7 @@ def _diagnosis(sizes, m: int, bugs, activation: str) -> Workload:
     gradient."""
     from engine.diagnosis.diagnose import NUMERICAL_SAMPLE
 
-    n = _n_params(sizes)
+    n = Layout.from_layer_sizes(sizes).n_params
     work = replace(
         _nothing(sizes, m),
         overhead_seconds=OVERHEAD_SECONDS["diagnosis"] + 5 * n * SECONDS_PER_PARAMETER,
@@ -271,7 +268,7 @@ def _bug_lab_work(scenario: Scenario, compare: str | None = None) -> Workload:
     )
     return replace(
         work,
-        bytes=work.bytes + _n_params(sizes) * 8 * 12,
+        bytes=work.bytes + Layout.from_layer_sizes(sizes).n_params * 8 * 12,
         what=f"the bug lab (the check, its diagnosis and {compare} switched "
         f"{'off' if compare in scenario.bugs else 'on'})",
     )
