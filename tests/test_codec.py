@@ -74,6 +74,12 @@ def test_hostile_or_out_of_range_values_are_named_in_a_notice(params, word):
     assert any(word in n for n in notices)
 
 
+def test_an_integer_too_large_for_a_float_in_a_file_falls_back_with_a_notice():
+    text = json.dumps({"format": "gradscope-scenario", "version": 1, "scenario": {"m": 10**400}})
+    scenario, notices, _ = scenario_from_json(text)
+    assert scenario.m == Scenario().m and "is not a valid number" in notices[0]
+
+
 def test_huge_sizes_are_capped_not_refused():
     scenario, _ = scenario_from_params({"sizes": "999999999-3"})
     assert scenario.layer_sizes == (100_000, 3)

@@ -44,10 +44,11 @@ class Wording:
 
 
 def finite_number(value) -> float | None:
-    """`value` as a finite float, or None when it is not one."""
+    """`value` as a finite float, or None when it is not one (an integer too large for a
+    float, as a file may hold, is not one either)."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
 
