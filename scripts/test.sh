@@ -2,12 +2,13 @@
 # Install everything the test suite needs on a fresh machine, then run every test.
 # Used verbatim by the README and by .ci/run. Browser tests need Debian's chromium and
 # the sandbox tests bubblewrap: scripts/setup.sh installs both with apt-get (as root;
-# with sudo otherwise), then requirements-dev.txt. ruff runs first: lint is part of
-# the suite.
+# with sudo otherwise), then requirements-dev.txt. ruff runs first: lint and format
+# are part of the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh requirements-dev.txt chromium
 
 python -m ruff check .
+python -m ruff format --check .
 python -m pytest "$@"

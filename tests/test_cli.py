@@ -48,6 +48,55 @@ def test_bad_arguments_exit_2_with_a_clear_message(args, word):
     assert word in err and "Traceback" not in err
 
 
+def test_check_is_the_default_command(capsys):
+    assert main(["check", "--bug", "bias-regularized", "--table", "none"]) == 1
+    named = capsys.readouterr()
+    assert main(["--bug", "bias-regularized", "--table", "none"]) == 1
+    assert capsys.readouterr() == named
+
+
+def test_the_checks_help_names_every_command(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")
+    assert main(["--help"], prog="python -m engine") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m engine [-h] [--sizes SIZES]")
+    assert "Commands: check (the default; this help), check-code FILE" in out
+    assert "bug-matrix" in out and "Help on each: python -m engine COMMAND --help." in out
+
+
+def test_unrecognized_arguments_are_reported_with_their_commands_usage(capsys):
+    assert main(["bug-matrix", "--nope"], prog="python -m engine") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m engine bug-matrix [-h]")
+    assert err.endswith("python -m engine bug-matrix: error: unrecognized arguments: --nope\n")
+
+
+def test_badly_formed_sizes_are_named_by_their_flag(capsys):
+    assert main(["--sizes", "3,x"]) == 2
+    message = "--sizes must be whole numbers separated by commas, got '3,x'"
+    assert capsys.readouterr().err.endswith(f"error: {message}\n")
+
+
+@pytest.mark.parametrize(
+    "shapes, message",
+    [
+        ([], "--shapes is required with --convention plain, e.g. 5x4,3x6"),
+        (["--shapes", "5by4"], "--shapes must look like 5x4,3x6, got '5by4'"),
+    ],
+)
+def test_missing_or_badly_formed_shapes_are_named_by_their_flag(capsys, tmp_path, shapes, message):
+    path = tmp_path / "code.py"
+    path.write_text("x = 1\n")
+    assert main(["check-code", str(path), "--convention", "plain", *shapes]) == 2
+    assert capsys.readouterr().err.endswith(f"error: {message}\n")
+
+
+@pytest.mark.parametrize("sizes", ["3,5,3", "3-5-3", "3 5 3"])
+def test_sizes_are_read_as_the_app_reads_them(capsys, sizes):
+    assert main(["--sizes", sizes, "--json", "--table", "none"]) == 0
+    assert json.loads(capsys.readouterr().out)["scenario"]["layer_sizes"] == [3, 5, 3]
+
+
 def test_json_output_is_machine_readable():
     code, out, _ = run_cli("--json", "--bug", "bias-regularized")
     data = json.loads(out)

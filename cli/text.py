@@ -1,0 +1,107 @@
+"""The CLI's plain-text output, assembled from parts: the check's header, its body
+(the seed-style table, the per-matrix lines, the verdict, the diagnosis), the catalogue.
+
+`check` prints the header and the body; `check-code` prints its own header (the file
+and the isolation in force) above the same body.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from engine.bugs.catalogue import BUGS
+from engine.diagnosis.diagnose import Finding
+from engine.gradcheck.compare import CheckResult
+from engine.scenario.settings import Scenario
+
+
+def format_catalogue(as_json: bool = False) -> str:
+    if as_json:
+        return json.dumps([bug.as_dict() for bug in BUGS.values()], indent=2)
+    blocks = []
+    for bug in BUGS.values():
+        blocks.append(
+            f"{bug.id}  [{bug.where}]  {bug.title}\n"
+            + textwrap.indent(
+                textwrap.fill(bug.explanation, 88)
+                + f"\nbuggy: {bug.buggy_code}\nfixed: {bug.fixed_code}\n"
+                + textwrap.fill("signature: " + bug.signature, 88),
+                "    ",
+            )
+        )
+    return "\n\n".join(blocks)
+
+
+def check_header(scenario: Scenario) -> list[str]:
+    return [
+        f"GradScope check: {scenario.describe()}",
+        f"bugs switched on: {', '.join(scenario.bugs) or 'none'}",
+    ]
+
+
+def check_body(result: CheckResult, findings: list[Finding], rows) -> list[str]:
+    """Everything below the header, starting with the blank line that follows it."""
+    return [
+        "",
+        *_seed_table(result, rows),
+        "",
+        *_per_matrix(result),
+        "",
+        *_verdict(result),
+        "",
+        *_diagnosis(findings),
+    ]
+
+
+def _seed_table(result: CheckResult, rows) -> list[str]:
+    if len(rows) == 0:
+        return ["(parameter table omitted)"]
+    width = max(len(result.layout.describe(int(p))) for p in rows)
+    lines = [
+        f"{'#':>6}  {'parameter':<{width}}  {'Function Gradient':>20}  {'Numerical Gradient':>20}"
+    ]
+    for p in rows:
+        p = int(p)
+        mark = "  <- diverges" if result.diverging[p] else ("  (kink)" if result.kinks[p] else "")
+        lines.append(
+            f"{p:>6}  {result.layout.describe(p):<{width}}  {float(result.analytic[p]):>20.12g}  "
+            f"{float(result.numerical[p]):>20.12g}{mark}"
+        )
+    if len(rows) < result.layout.n_params:
+        lines.append(f"({len(rows)} of {result.layout.n_params} rows shown: use --table all)")
+    return lines
+
+
+def _per_matrix(result: CheckResult) -> list[str]:
+    lines = ["Per weight matrix:"]
+    for m in result.matrices:
+        lines.append(
+            f"  {m.name:<8} {m.shape[0]}x{m.shape[1]:<5} relative difference "
+            f"{m.relative_difference:<10.3g} {m.n_diverging}/{m.analytic.size} diverge"
+            + (f"   worst: {m.describe_worst()}" if not m.agrees else "")
+        )
+    return lines
+
+
+def _verdict(result: CheckResult) -> list[str]:
+    return [
+        f"Relative Difference: {result.relative_difference:.6g}   status: "
+        f"{result.status.upper()} ({result.n_diverging} of {result.layout.n_params} entries "
+        f"diverge; relative threshold {result.threshold:g}, noise floor "
+        f"{result.noise.absolute:.1e})",
+        textwrap.fill(result.noise.explain(), 100),
+    ]
+
+
+def _diagnosis(findings: list[Finding]) -> list[str]:
+    lines = ["Diagnosis (most likely first):"]
+    for rank, f in enumerate(findings, 1):
+        tag = f" [{f.bug_id}]" if f.bug_id else ""
+        lines.append(textwrap.fill(f"{rank}.{tag} {f.message}", 100, subsequent_indent="   "))
+        lines.append(
+            textwrap.fill(
+                f"evidence: {f.evidence}", 100, initial_indent="   ", subsequent_indent="   "
+            )
+        )
+    return lines
