@@ -1,0 +1,1 @@
+"""User programs in the style of public conventions, with bug variants: see manifest.py."""

@@ -1,0 +1,562 @@
+"""The check-any-code corpus: user programs written in the style of public conventions.
+
+Issue 11 ("check any code as it is") asks GradScope to check the code people already
+have, in the conventions they already use. This folder holds that code: 19 programs (and
+one helper module), written for GradScope in the style of public course material and
+books (the source each one imitates is named below; no one's code is copied). Each is
+one importable .py file that builds its own model and data at import time with a fixed
+seed, runs in well under a second, and exposes the names its author would have
+(`nnCostFunction`, `net.params`, `net.backprop`, `affine_forward`, ...).
+
+Bugs. Every program has a module-level switch, a line of its own:
+
+    BUG = None  # or "reg-bias-column", ...
+
+`None` is the working program. Each listed bug id turns on one mistake people make (and
+post about) in that convention, in the program's own code, so the correct program and
+its buggy variants share everything else. `variant_source(program, bug)` rewrites that
+one line; `write_variant` writes the result (and the helper modules it imports) to a
+folder, so a variant is itself a plain user file for `check-code`; `load` runs it in a
+fresh namespace, as `check-code` will.
+
+For each program the manifest gives the future CLI contract,
+
+    python -m engine check-code FILE.py --loss EXPR --params EXPR [--grads EXPR]
+
+as Python expressions evaluated in the program's namespace after it ran: `loss` (a
+scalar, or `(loss, grads)`), `params` (an array, a dict / list / tuple of arrays) and,
+where the loss does not return them, `grads` (same structure as the params, or one flat
+vector in the params' order). Extra fields:
+- `names`: the user's names of the arrays, in flattening order, where the structure's
+  own path does not give them (a tuple such as `(net.biases, net.weights)` flattens to
+  `biases[0], biases[1], weights[0], ...`). Dict params are named by their keys.
+- `segments`: for one flat vector, the arrays it unrolls in the convention's own names
+  (`Theta1`, `Theta2` for ex4 and the founding question) with shape and order (`"F"` for
+  an Octave-style port). A plain f(theta) has no segments: its only array is `theta`.
+- `set_params`: for objects with get/set-params methods, an expression for the setter
+  (`params` is then the getter call).
+- `layer`: for forward/backward pairs, the pair and its inputs; `loss` is then
+  `sum(forward(...)[0] * dout)` with the program's random `dout`, and `grads` the
+  backward call, as CS231n's notebooks check their layers.
+- `helpers`: modules next to the program that it imports.
+- `notes`: what is unusual about the program for a checker (1 x 1 losses, zero biases,
+  3-D and 4-D arrays, a helper import, ...).
+
+Each bug has a `cause`, one word of CAUSES, and `diverges`: the arrays (by the user's
+names) whose analytic gradient differs from central differences at the program's own
+check point; all other arrays agree. `extras` are variants that are not (visible) bugs
+in the gradient code, to catch false alarms: `expect` says what a checker should report
+("pass": nothing; "noise": the disagreement is float32 rounding or a kink crossed by the
+finite-difference step, not a bug; "degenerate": a real bug hidden at this point, here
+by biases that are all zero, which deserves a warning).
+
+verify.py (a plain script, not collected by pytest) checks every claim of this file
+against finite differences of its own: `python tests/corpus/verify.py`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+CORPUS_DIR = Path(__file__).resolve().parent
+
+CAUSES = (
+    "sign",
+    "scale",
+    "regularization",
+    "layout",
+    "zeroed",
+    "backward-chain",
+    "loss-mismatch",
+    "checker",
+    "precision",
+    "kink",
+    "unknown",
+)
+
+EXPECTS = ("flag", "pass", "noise", "degenerate")
+
+CONVENTIONS = {
+    "ng-ex4": "nnCostFunction(nn_params, input_layer_size, hidden_layer_size, num_labels, "
+    "X, y, lambda_) -> (J, grad), or separate cost and gradient functions; one flat "
+    "theta unrolling Theta1, Theta2 (bias column 0), order 'C' or Octave's 'F'; labels "
+    "1..K or 0..K-1",
+    "founding": "computeCost(theta, X, y, num_inputs, num_hidden, num_labels, lamb) and "
+    "gradient(theta, *args) for scipy's fmin_cg; flat row-major theta, bias column 0, "
+    "labels 0..K-1",
+    "f-theta": "plain functions of one flat vector over module-level data: "
+    "f(theta) -> (J, grad), or cost(theta) -> J with grad(theta) -> vector",
+    "cs231n-model": "an object with a params dict {'W1', 'b1', ...} (W is D x H, b 1-D) "
+    "and loss(X, y) -> (loss, grads), grads a dict with the same keys",
+    "cs231n-loss-function": "loss(W, X, y, reg) -> (loss, dW) over one weight matrix "
+    "(bias trick: a column of ones in X)",
+    "nielsen": "Network(sizes) with lists self.weights / self.biases (biases (n, 1) "
+    "columns) and backprop(x, y) -> (nabla_b, nabla_w) for one example",
+    "layer-pairs": "forward(x, params...) -> (out, cache) and backward(dout, cache) -> "
+    "gradients of every input, x included; checked as a vector-Jacobian product",
+    "get-set-params": "an object with getParams() -> vector, setParams(vector) and "
+    "computeGradients(X, y) -> vector in the same order",
+}
+
+
+@dataclass(frozen=True)
+class Bug:
+    id: str
+    cause: str | None
+    diverges: tuple[str, ...]
+    description: str
+    expect: str = "flag"
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    shape: tuple[int, ...]
+    order: str = "C"
+
+
+@dataclass(frozen=True)
+class Program:
+    file: str
+    convention: str
+    imitates: str
+    loss: str
+    params: str
+    grads: str | None = None
+    names: tuple[str, ...] | None = None
+    segments: tuple[Segment, ...] = ()
+    set_params: str | None = None
+    layer: dict | None = None
+    helpers: tuple[str, ...] = ()
+    notes: str = ""
+    eps: float = 1e-5
+    bugs: tuple[Bug, ...] = ()
+    extras: tuple[Bug, ...] = ()
+
+    @property
+    def variants(self) -> tuple[Bug, ...]:
+        return self.bugs + self.extras
+
+    def bug(self, bug_id: str) -> Bug:
+        return next(b for b in self.variants if b.id == bug_id)
+
+
+EX4_ARGS = "(nn_params, input_layer_size, hidden_layer_size, num_labels, X, y, lambda_)"
+EX4_LOSS = "nnCostFunction" + EX4_ARGS
+SO_ARGS = "(theta, X, y, num_inputs, num_hidden, num_labels, lamb)"
+BOTH_THETAS = ("Theta1", "Theta2")
+NIELSEN_NAMES = ("biases[0]", "biases[1]", "weights[0]", "weights[1]")
+NIELSEN2_NAMES = ("biases[0]", "biases[1]", "biases[2]", "weights[0]", "weights[1]", "weights[2]")
+SOFTMAX_NO_MAX = Bug(
+    "no-max-shift", None, (),
+    "softmax without subtracting the row maximum: a numerical-stability issue for large "
+    "scores, not a gradient bug; at these scores nothing changes",
+    expect="pass",
+)
+
+PROGRAMS: tuple[Program, ...] = (
+    Program(
+        "ex4_nncost_fortran.py", "ng-ex4",
+        "Coursera Machine Learning (Andrew Ng), exercise 4, Python port of nnCostFunction.m "
+        "with Octave's column-major unrolling",
+        loss=EX4_LOSS, params="nn_params",
+        segments=(Segment("Theta1", (5, 5), "F"), Segment("Theta2", (3, 6), "F")),
+        notes=(
+            "order='F' unrolling throughout (consistent, so correct); labels 1..K; the loss "
+            "returns (J, grad)"
+        ),
+        bugs=(
+            Bug("grad-unrolled-C", "layout", BOTH_THETAS,
+                "params reshaped with order='F' but the gradient unrolled with NumPy's "
+                "default order='C'"),
+            Bug("reg-bias-column", "regularization", BOTH_THETAS,
+                "lambda/m * Theta added to the whole gradient, bias column 0 included (the "
+                "cost skips it)"),
+            Bug("sigmoid-gradient-of-a2", "backward-chain", ("Theta1",),
+                "sigmoidGradient applied to the activation a2 instead of z2"),
+        ),
+    ),
+    Program(
+        "ex4_loop.py", "ng-ex4",
+        "Coursera Machine Learning (Andrew Ng), exercise 4, Python port with the per-example "
+        "'for t = 1:m' backprop loop and checkNNGradients' debug weights",
+        loss=EX4_LOSS, params="nn_params",
+        segments=(Segment("Theta1", (5, 7)), Segment("Theta2", (4, 6))),
+        notes="per-example backprop loop; deterministic sine 'debug' weights; labels 1..K",
+        bugs=(
+            Bug("labels-not-shifted", "loss-mismatch", BOTH_THETAS,
+                "the backprop loop recodes 1-based labels as if they were 0-based (the "
+                "cost's one-hot matrix is right)"),
+            Bug("no-divide-by-m", "scale", BOTH_THETAS,
+                "accumulated Delta not divided by m (the regularization term is right)"),
+            Bug("delta2-wrong-row", "backward-chain", ("Theta1",),
+                "Octave's delta_2(2:end) translated as d2[:-1]: drops the last unit instead "
+                "of the bias"),
+        ),
+    ),
+    Program(
+        "ex4_separate.py", "ng-ex4",
+        "Coursera Machine Learning (Andrew Ng), exercise 4, Python port with separate cost "
+        "and gradient functions for scipy.optimize.minimize, labels 0..K-1",
+        loss="nnCost" + EX4_ARGS, params="nn_params", grads="nnGrad" + EX4_ARGS,
+        segments=(Segment("Theta1", (4, 6)), Segment("Theta2", (3, 5))),
+        notes=(
+            "separate cost and gradient functions; labels 0..K-1; a __main__ block (not run on "
+            "import) trains with scipy"
+        ),
+        bugs=(
+            Bug("reg-half-lambda", "regularization", BOTH_THETAS,
+                "gradient regularized with lambda/(2m), copied from the cost, instead of "
+                "lambda/m"),
+            Bug("delta3-sign", "sign", BOTH_THETAS,
+                "output error written y - a3 instead of a3 - y"),
+            Bug("theta2-grad-transposed", "layout", ("Theta2",),
+                "Theta2's gradient built as a2.T @ d3 ((hidden+1) x K) and unrolled in that "
+                "transposed shape"),
+        ),
+    ),
+    Program(
+        "so_cost_gradient.py", "founding",
+        "The Stack Overflow question GradScope was founded on: computeCost / gradient(theta, "
+        "*args) for fmin_cg, one hidden layer, per-example loop",
+        loss="computeCost" + SO_ARGS, params="theta", grads="gradient" + SO_ARGS,
+        segments=(Segment("Theta1", (4, 4)), Segment("Theta2", (3, 5))),
+        notes="gradient(theta, *args) takes the arguments as *args; a __main__ block calls fmin_cg",
+        bugs=(
+            Bug("grad-missing-reg", "regularization", BOTH_THETAS,
+                "the cost is regularized, the gradient is not"),
+            Bug("tanh-derivative-for-sigmoid", "backward-chain", ("Theta1",),
+                "hidden derivative written 1 - a^2 (tanh's) for sigmoid units"),
+            Bug("theta1-not-averaged", "scale", ("Theta1",),
+                "D1 not divided by m (D2 is)"),
+        ),
+    ),
+    Program(
+        "so_two_hidden.py", "founding",
+        "The Stack Overflow question GradScope was founded on, extended to two hidden "
+        "layers (num_hidden a list), vectorised",
+        loss="computeCost" + SO_ARGS, params="theta", grads="gradient" + SO_ARGS,
+        segments=(Segment("Theta1", (5, 5)), Segment("Theta2", (4, 6)),
+                  Segment("Theta3", (3, 5))),
+        notes="three weight matrices; num_hidden is a list",
+        bugs=(
+            Bug("hidden-delta-skips-sigmoid-gradient", "backward-chain", BOTH_THETAS,
+                "delta of the second hidden layer not multiplied by sigmoid'(z3)"),
+            Bug("output-delta-sign", "sign", ("Theta1", "Theta2", "Theta3"),
+                "output error written Y - a4"),
+            Bug("reg-loop-starts-at-1", "regularization", ("Theta1",),
+                "the regularization loop runs range(1, len(grads)) and skips Theta1"),
+        ),
+    ),
+    Program(
+        "softmax_f.py", "f-theta",
+        "f(theta) -> (J, grad) for scipy.optimize.minimize(jac=True), softmax regression "
+        "(UFLDL softmax exercise style)",
+        loss="f(theta)", params="theta",
+        notes=(
+            "f returns (float(J), grad): in the float32 extra a float32 computation comes back as "
+            "a Python float (the issue's .item() case)"
+        ),
+        bugs=(
+            Bug("grad-no-1/N", "scale", ("theta",), "data gradient not divided by N"),
+            Bug("grad-transposed", "layout", ("theta",),
+                "gradient computed K x (n+1), the transpose of W's shape, then flattened"),
+            Bug("residual-sign", "sign", ("theta",), "data gradient uses Y - P"),
+        ),
+        extras=(
+            SOFTMAX_NO_MAX,
+            Bug("float32", "precision", ("theta",),
+                "data and theta cast to float32: the code is right, but central differences "
+                "with a float64-sized step drown in float32 rounding",
+                expect="noise"),
+        ),
+    ),
+    Program(
+        "mlp_regression_f.py", "f-theta",
+        "cost(theta) and grad(theta) over a flat vector for scipy.optimize.minimize(jac=), "
+        "a tanh MLP regression ('from scratch' tutorial style)",
+        loss="cost(theta)", params="theta", grads="grad(theta)",
+        notes="cost returns a 1 x 1 array, not a float",
+        bugs=(
+            Bug("tanh-derivative-of-z", "backward-chain", ("theta",),
+                "tanh' computed as 1 - z^2 from the pre-activation instead of 1 - tanh(z)^2"),
+            Bug("mse-missing-factor-2", "scale", ("theta",),
+                "derivative of mean((out - t)^2) written (out - t)/N, as for the 1/2 MSE"),
+            Bug("b2-grad-missing", "zeroed", ("theta",),
+                "the output bias' gradient left as a zero placeholder"),
+        ),
+    ),
+    Program(
+        "cs231n_two_layer_net.py", "cs231n-model",
+        "CS231n assignment 1, TwoLayerNet (neural_net.py) with its toy model",
+        loss="net.loss(X, y, reg=0.05)", params="net.params",
+        notes="biases start at zero; X is scaled by 5",
+        bugs=(
+            Bug("reg-grad-missing-2", "regularization", ("W1", "W2"),
+                "loss adds reg * sum(W^2), gradient adds reg * W (the 2 is missing)"),
+            Bug("relu-mask-from-upstream", "backward-chain", ("W1", "b1"),
+                "ReLU mask taken from the upstream gradient (dhidden <= 0) instead of the "
+                "hidden activations"),
+            Bug("db2-not-averaged", "scale", ("b2",),
+                "b2's gradient not divided by N (W2's is)"),
+        ),
+        extras=(SOFTMAX_NO_MAX,),
+    ),
+    Program(
+        "cs231n_three_layer_net.py", "cs231n-model",
+        "CS231n assignment 2, FullyConnectedNet with two hidden layers, written out by hand",
+        loss="model.loss(X, y)", params="model.params",
+        notes="biases are all zero at the check point, which hides the reg-biases extra",
+        bugs=(
+            Bug("relu2-missing-upstream", "backward-chain", ("W1", "b1", "W2", "b2"),
+                "second ReLU's backward returns the mask (a2 > 0) without multiplying the "
+                "upstream gradient"),
+            Bug("softmax-grad-sign", "sign", ("W1", "b1", "W2", "b2", "W3", "b3"),
+                "softmax gradient written (onehot - probs)/N"),
+            Bug("b2-grad-not-filled", "zeroed", ("b2",),
+                "grads pre-filled with zeros and the line for b2 forgotten"),
+        ),
+        extras=(
+            Bug("reg-biases", "regularization", (),
+                "biases regularized in the gradient only: a real bug, invisible here because "
+                "the biases are all zero (course initialisation)",
+                expect="degenerate"),
+        ),
+    ),
+    Program(
+        "cs231n_softmax.py", "cs231n-loss-function",
+        "CS231n assignment 1, softmax_loss_naive (softmax.py), bias trick",
+        loss="softmax_loss_naive(W, X_dev, y_dev, reg)", params="W",
+        notes="bias trick: W's last row is the bias; also defines softmax_loss_vectorized",
+        bugs=(
+            Bug("dW-not-averaged", "scale", ("W",),
+                "loss divided by num_train, dW not (the regularization term is right)"),
+            Bug("reg-grad-missing-2", "regularization", ("W",),
+                "loss adds reg * sum(W*W), gradient adds reg * W"),
+            Bug("correct-class-sign", "sign", ("W",),
+                "the correct class' column gets + X[i] instead of - X[i]"),
+        ),
+        extras=(SOFTMAX_NO_MAX,),
+    ),
+    Program(
+        "cs231n_svm.py", "cs231n-loss-function",
+        "CS231n assignment 1, svm_loss_vectorized (linear_svm.py), bias trick",
+        loss="svm_loss_vectorized(W, X_dev, y_dev, reg)", params="W",
+        notes="the kink extra moves W so that one hinge is exactly at 0",
+        bugs=(
+            Bug("correct-class-count-once", "backward-chain", ("W",),
+                "the correct class subtracts x_i once instead of once per positive margin"),
+            Bug("reg-grad-includes-bias-row", "regularization", ("W",),
+                "the loss leaves the bias row out of the penalty, the gradient does not"),
+            Bug("mask-without-delta", "loss-mismatch", ("W",),
+                "gradient mask from scores - correct > 0, forgetting the margin delta = 1 "
+                "the loss uses"),
+        ),
+        extras=(
+            Bug("kink", "kink", ("W",),
+                "weights where one example sits exactly on a hinge: the code is right, the "
+                "+-eps steps straddle the kink",
+                expect="noise"),
+        ),
+    ),
+    Program(
+        "fc_net.py", "cs231n-model",
+        "CS231n assignment 2, TwoLayerNet (fc_net.py) built from layers.py helpers",
+        loss="model.loss(X, y)", params="model.params", helpers=("layers.py",),
+        notes="imports a helper module (layers.py) from its own folder",
+        bugs=(
+            Bug("W1-missing-reg", "regularization", ("W1",),
+                "the regularization gradient added to W2 only"),
+            Bug("backprop-scores-not-dscores", "backward-chain", ("W1", "b1", "W2", "b2"),
+                "the scores passed to affine_backward instead of dscores"),
+            Bug("dscores-divided-twice", "scale", ("W1", "b1", "W2", "b2"),
+                "dscores divided by N again, though softmax_loss already averages"),
+        ),
+    ),
+    Program(
+        "layers_affine_relu.py", "layer-pairs",
+        "CS231n assignment 2, layers.py / layer_utils.py: affine, relu and the affine_relu "
+        "sandwich, checked like eval_numerical_gradient_array",
+        loss="np.sum(affine_relu_forward(x, w, b)[0] * dout)", params="(x, w, b)",
+        grads="affine_relu_backward(dout, affine_relu_forward(x, w, b)[1])",
+        names=("x", "w", "b"),
+        layer={"forward": "affine_relu_forward", "backward": "affine_relu_backward",
+               "inputs": ("x", "w", "b"), "dout": "dout"},
+        notes="x is 3-D (N, 2, 4) and flattened by the layer; w is square",
+        bugs=(
+            Bug("relu-mask-from-dout", "backward-chain", ("x", "w", "b"),
+                "relu_backward masks with dout > 0 instead of x > 0"),
+            Bug("dw-transposed", "layout", ("w",),
+                "dw = dout.T @ x: the transpose, unnoticed because w is square"),
+            Bug("db-divided-by-N", "scale", ("b",),
+                "db averaged over the batch instead of summed"),
+        ),
+    ),
+    Program(
+        "layers_batchnorm.py", "layer-pairs",
+        "CS231n assignment 2, BatchNormalization: batchnorm_forward / batchnorm_backward "
+        "along the computational graph",
+        loss="np.sum(batchnorm_forward(x, gamma, beta, bn_param)[0] * dout)",
+        params="(x, gamma, beta)",
+        grads="batchnorm_backward(dout, batchnorm_forward(x, gamma, beta, bn_param)[1])",
+        names=("x", "gamma", "beta"),
+        layer={"forward": "batchnorm_forward", "backward": "batchnorm_backward",
+               "inputs": ("x", "gamma", "beta"), "args": ("bn_param",), "dout": "dout"},
+        notes=(
+            "the forward updates bn_param's running averages on every call (harmless in train "
+            "mode)"
+        ),
+        bugs=(
+            Bug("missing-dvar-term", "backward-chain", ("x",),
+                "dx ignores the path through the variance"),
+            Bug("dgamma-uses-x", "backward-chain", ("gamma",),
+                "dgamma = sum(dout * x) instead of sum(dout * xhat)"),
+            Bug("dbeta-averaged", "scale", ("beta",), "dbeta = mean of dout instead of sum"),
+        ),
+    ),
+    Program(
+        "rnn_layers.py", "layer-pairs",
+        "CS231n assignment 3, rnn_layers.py: rnn_forward / rnn_backward over (N, T, D) inputs",
+        loss="np.sum(rnn_forward(x, h0, Wx, Wh, b)[0] * dh)", params="(x, h0, Wx, Wh, b)",
+        grads="rnn_backward(dh, rnn_forward(x, h0, Wx, Wh, b)[1])",
+        names=("x", "h0", "Wx", "Wh", "b"),
+        layer={"forward": "rnn_forward", "backward": "rnn_backward",
+               "inputs": ("x", "h0", "Wx", "Wh", "b"), "dout": "dh"},
+        notes="x and dh are 3-D (N, T, D); Wh is square",
+        bugs=(
+            Bug("no-dnext-carry", "backward-chain", ("x", "h0", "Wx", "Wh", "b"),
+                "backward through time forgets the gradient flowing from step t+1"),
+            Bug("dWh-transposed", "layout", ("Wh",),
+                "dWh = da.T @ prev_h: transposed, unnoticed because Wh is square"),
+            Bug("dh0-zero", "zeroed", ("h0",),
+                "dh0 returned as zeros ('h0 is not learned anyway')"),
+        ),
+    ),
+    Program(
+        "conv_layers.py", "layer-pairs",
+        "CS231n assignment 2, ConvolutionalNetworks: conv_forward_naive / conv_backward_naive "
+        "with a 4-D kernel",
+        loss="np.sum(conv_forward_naive(x, w, b, conv_param)[0] * dout)", params="(x, w, b)",
+        grads="conv_backward_naive(dout, conv_forward_naive(x, w, b, conv_param)[1])",
+        names=("x", "w", "b"),
+        layer={"forward": "conv_forward_naive", "backward": "conv_backward_naive",
+               "inputs": ("x", "w", "b"), "args": ("conv_param",), "dout": "dout"},
+        notes="x is 4-D (N, C, H, W) and w a 4-D kernel (F, C, HH, WW); naive loops",
+        bugs=(
+            Bug("dx-crop-not-offset", "layout", ("x",),
+                "padding removed as dx_pad[:, :, :H, :W]: shifted by pad"),
+            Bug("dw-assigned-not-accumulated", "backward-chain", ("w",),
+                "dw[f] = ... instead of += inside the loops: only the last window counts"),
+            Bug("db-averaged", "scale", ("b",), "db = mean of dout instead of sum"),
+        ),
+    ),
+    Program(
+        "nielsen_network.py", "nielsen",
+        "Michael Nielsen, Neural Networks and Deep Learning, network.py (chapters 1-2), "
+        "quadratic cost",
+        loss="quadratic_cost(net, x, y)", params="(net.biases, net.weights)",
+        grads="net.backprop(x, y)", names=NIELSEN_NAMES,
+        notes=(
+            "biases are (n, 1) columns; params is the tuple (net.biases, net.weights) to match "
+            "backprop's (nabla_b, nabla_w); every layer has 4 units"
+        ),
+        bugs=(
+            Bug("sigmoid-prime-of-activation", "backward-chain", NIELSEN_NAMES,
+                "output error uses sigmoid_prime(activation) instead of sigmoid_prime(z)"),
+            Bug("nabla-w-transposed", "layout", ("weights[0]", "weights[1]"),
+                "nabla_w = a @ delta.T: transposed, unnoticed because every layer has 4 units"),
+            Bug("cost-derivative-factor-2", "scale", NIELSEN_NAMES,
+                "cost_derivative returns 2 (a - y), the derivative of ||a - y||^2 without "
+                "the 1/2"),
+        ),
+    ),
+    Program(
+        "nielsen_network2.py", "nielsen",
+        "Michael Nielsen, Neural Networks and Deep Learning, network2.py (chapter 3), "
+        "CrossEntropyCost / QuadraticCost classes",
+        loss="net.cost.fn(net.feedforward(x), y)", params="(net.biases, net.weights)",
+        grads="net.backprop(x, y)", names=NIELSEN2_NAMES,
+        notes="the loss comes from the cost class: net.cost.fn(net.feedforward(x), y)",
+        bugs=(
+            Bug("quadratic-delta-with-cross-entropy", "loss-mismatch", NIELSEN2_NAMES,
+                "CrossEntropyCost.delta keeps the sigmoid'(z) factor of the quadratic cost"),
+            Bug("hidden-nabla-b-not-set", "zeroed", ("biases[0]", "biases[1]"),
+                "the hidden-layer loop sets nabla_w but not nabla_b (left at zeros)"),
+            Bug("delta-sign", "sign", NIELSEN2_NAMES, "CrossEntropyCost.delta returns y - a"),
+        ),
+    ),
+    Program(
+        "getset_params_net.py", "get-set-params",
+        "Welch Labs, Neural Networks Demystified: a network class with getParams / "
+        "setParams / computeGradients",
+        loss="NN.costFunction(X, y)", params="NN.getParams()", set_params="NN.setParams",
+        grads="NN.computeGradients(X, y)",
+        segments=(Segment("W1", (2, 3)), Segment("W2", (3, 1))),
+        notes=(
+            "setParams rebinds W1, W2 to views of the vector it is given: perturb through "
+            "setParams, not in place"
+        ),
+        bugs=(
+            Bug("delta3-sign", "sign", ("W1", "W2"),
+                "delta3 = (y - yHat) * sigmoidPrime(z3), the minus sign dropped"),
+            Bug("sigmoid-prime-of-a2", "backward-chain", ("W1",),
+                "delta2 uses sigmoidPrime(a2) instead of sigmoidPrime(z2)"),
+            Bug("gradients-rolled-in-wrong-order", "layout", ("W1", "W2"),
+                "computeGradients rolls dJdW2 before dJdW1, unlike getParams"),
+        ),
+    ),
+)
+
+_BUG_LINE = re.compile(r"^BUG = None(?=\s|$)", re.MULTILINE)
+
+
+def program(file: str) -> Program:
+    return next(p for p in PROGRAMS if p.file == file)
+
+
+def variant_source(prog: Program, bug: str | None = None) -> str:
+    """The program's source with its BUG switch set to `bug` (None: unchanged)."""
+    source = (CORPUS_DIR / prog.file).read_text(encoding="utf-8")
+    if bug is None:
+        return source
+    prog.bug(bug)  # raises StopIteration for an unknown id
+    new, count = _BUG_LINE.subn(f"BUG = {bug!r}", source)
+    if count != 1:
+        raise ValueError(f"{prog.file}: expected one 'BUG = None' line, found {count}")
+    return new
+
+
+def write_variant(prog: Program, bug: str | None, folder: Path) -> Path:
+    """Write the variant (same file name) and its helper modules into folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for helper in prog.helpers:
+        shutil.copy(CORPUS_DIR / helper, folder / helper)
+    path = folder / prog.file
+    path.write_text(variant_source(prog, bug), encoding="utf-8")
+    return path
+
+
+def load(prog: Program, bug: str | None = None) -> dict:
+    """Run the variant as a module in a fresh namespace, its folder importable; return
+    the namespace. Helper modules imported from the corpus folder are not left in
+    sys.modules."""
+    path = CORPUS_DIR / prog.file
+    module = types.ModuleType(path.stem)
+    module.__file__ = str(path)
+    before = set(sys.modules)
+    sys.path.insert(0, str(CORPUS_DIR))
+    try:
+        exec(compile(variant_source(prog, bug), str(path), "exec"), module.__dict__)
+    finally:
+        sys.path.remove(str(CORPUS_DIR))
+        for name in set(sys.modules) - before:
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if Path(origin).parent == CORPUS_DIR:
+                del sys.modules[name]
+    return module.__dict__
