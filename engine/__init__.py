@@ -4,8 +4,10 @@ Pure NumPy/SciPy/pandas; no Streamlit. Usable from notebooks, the CLI
 (`python -m engine`), the app and tests.
 """
 
-from engine.bugs.catalogue import BUGS, SEED_BUGS, Bug, implementation_with
-from engine.diagnosis.diagnose import Finding, diagnose
+from engine.bugs.bug import Bug
+from engine.bugs.catalogue import BUGS, SEED_BUGS, implementation_with
+from engine.diagnosis.diagnose import diagnose
+from engine.diagnosis.finding import Finding
 from engine.gradcheck.check import check, check_functions, check_problem
 from engine.gradcheck.compare import CheckResult, MatrixComparison
 from engine.gradcheck.noise import NoiseFloor

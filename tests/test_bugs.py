@@ -1,8 +1,11 @@
+import textwrap
+
 import numpy as np
 import pytest
 
 import engine
-from engine.bugs.catalogue import BUGS, SEED_BUGS, implementation_with
+from engine.bugs.catalogue import BUGS, SEED_BUGS, discover, implementation_with
+from engine.bugs.examples import EXAMPLES
 from engine.network.pieces import CORRECT
 from tests.seed_code import computeNumericalGradient, make_seed_functions
 
@@ -18,6 +21,20 @@ DESIGN_IDS = {
     "forward-difference",
     "float32",
 }
+# The catalogue's order is public (`--list-bugs`, the sidebar, bug-matrix rows).
+CATALOGUE_ORDER = [
+    "sigmoid-sign-flip",
+    "numgrad-skips-first",
+    "sigmoid-gradient-on-z",
+    "bias-regularized",
+    "cost-reg-factor",
+    "grad-missing-1-over-m",
+    "column-major-unroll",
+    "backprop-wrong-bias-slice",
+    "forward-difference",
+    "float32",
+    "output-error-times-gradient",
+]
 SEEDS = [0, 1, 2, 3, 4]
 
 
@@ -29,6 +46,52 @@ def run(bugs, seed=0):
 
 def test_catalogue_holds_every_id_from_the_design():
     assert DESIGN_IDS <= set(BUGS)
+
+
+def test_the_catalogue_keeps_its_order():
+    assert list(BUGS) == CATALOGUE_ORDER
+
+
+def test_catalogue_numbers_set_the_order():
+    numbers = [bug.number for bug in BUGS.values()]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+
+
+def test_two_bugs_with_one_catalogue_number_are_refused(tmp_path, monkeypatch):
+    package = tmp_path / "two_ones"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("first", "second"):
+        (package / f"{name}.py").write_text(
+            textwrap.dedent(f"""
+                from dataclasses import replace
+                from engine.bugs.bug import Bug
+                BUG = Bug(1, "{name}", "{name}", "model", "", "a", "b", "",
+                          lambda impl: replace(impl, first_checked_index=1))
+            """)
+        )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import two_ones
+
+    with pytest.raises(ValueError, match="catalogue numbers repeat"):
+        discover(two_ones)
+
+
+def test_examples_are_the_founding_pair_then_each_bugs_own_in_catalogue_order():
+    assert list(EXAMPLES) == [
+        "seed-question",
+        "seed-answer",
+        "bias-regularised",
+        "missing-1-over-m",
+        "octave-port",
+    ]
+    assert [e.expected_bug for e in EXAMPLES.values()] == [
+        "sigmoid-sign-flip",
+        None,
+        "bias-regularized",
+        "grad-missing-1-over-m",
+        "column-major-unroll",
+    ]
 
 
 @pytest.mark.parametrize("bug", list(BUGS.values()), ids=list(BUGS))

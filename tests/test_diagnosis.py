@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine.bugs.catalogue import BUGS, SEED_BUGS
+from engine.diagnosis.reproduction import searched_bugs
 from tests.seed_code import make_seed_functions
 
 HIDDEN_ERROR_BUGS = {"sigmoid-gradient-on-z", "backprop-wrong-bias-slice"}
@@ -109,6 +110,25 @@ def test_a_constant_factor_other_than_m_is_reported_without_blaming_m(seed_probl
     findings = engine.diagnose(result)
     scale = [f for f in findings if "constant 2.5 times" in f.message]
     assert scale and scale[0].bug_id is None
+
+
+def test_right_values_in_unexplained_places_are_a_permutation_no_bug_claims(seed_problem):
+    p = seed_problem
+    result = engine.check_functions(
+        lambda t: engine.cost(t, p),
+        lambda t: np.concatenate([g.ravel()[::-1] for g in p.layout.split(engine.gradient(t, p))]),
+        p.theta,
+        [(5, 4), (3, 6)],
+    )
+    permutation = [f for f in engine.diagnose(result) if "(a permutation)" in f.message]
+    assert permutation and permutation[0].bug_id is None
+
+
+def test_level_two_searches_the_gradients_mistakes_and_reads_the_checkers_settings():
+    assert searched_bugs("analytic") == tuple(
+        b for b, bug in BUGS.items() if bug.where in ("model", "backprop")
+    )
+    assert searched_bugs("numerical") == ("cost-reg-factor", "numgrad-skips-first")
 
 
 def test_float32_noise_is_not_called_a_bug_but_is_named():

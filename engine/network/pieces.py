@@ -3,9 +3,9 @@
 A gradient-checking mistake always lives in one small piece of code: the sigmoid,
 the derivative used in backprop, the regularisation term, the unrolling, the
 finite-difference loop. `Implementation` names those pieces; its defaults are the
-correct ones. A catalogue bug (see `bugs.py`) is a function that swaps one piece
-for its buggy twin, so bugs compose by applying them in turn and the numerics
-never test for bug ids.
+correct ones. A catalogue bug (one module each in `engine/bugs/mistakes/`) holds
+its buggy twin and a function that swaps it in, so bugs compose by applying them
+in turn and the numerics never test for bug ids.
 """
 
 from __future__ import annotations
@@ -42,20 +42,9 @@ def sigmoid_gradient_from_sigmoid(z, sigmoid):
     return g * (1 - g)
 
 
-def sigmoid_gradient_from_activation(z, sigmoid):
-    """The bug: z (1 - z), which is g'(z) only when it is fed g(z), not z."""
-    return z * (1 - z)
-
-
 def output_error_of_cross_entropy(z, Y, sigmoid):
     """dJ/dz at a sigmoid output under cross-entropy: h - y, nothing more."""
     return sigmoid(z) - Y
-
-
-def output_error_times_sigmoid_gradient(z, Y, sigmoid):
-    """The squared-error habit: (h - y) * g'(z), wrong for a cross-entropy cost."""
-    h = sigmoid(z)
-    return (h - Y) * h * (1 - h)
 
 
 def relu(z):
@@ -80,24 +69,12 @@ def bias_column_excluded(theta):
     return mask
 
 
-def every_entry(theta):
-    return np.ones(theta.shape, dtype=bool)
-
-
 def half_lambda_over_m(lamb, m):
     return lamb / (2 * m)
 
 
-def lambda_over_m(lamb, m):
-    return lamb / m
-
-
 def divide_by_m(m):
     return 1 / m
-
-
-def no_division(m):
-    return 1
 
 
 def weights_without_bias(theta):
@@ -105,17 +82,8 @@ def weights_without_bias(theta):
     return theta[:, 1:]
 
 
-def weights_without_last_column(theta):
-    return theta[:, :-1]
-
-
 def unroll_row_major(matrices):
     return np.concatenate([m.ravel() for m in matrices])
-
-
-def unroll_column_major(matrices):
-    """Octave's `Theta(:)`: column-major, while the parameter vector is row-major."""
-    return np.concatenate([m.ravel(order="F") for m in matrices])
 
 
 @dataclass(frozen=True)

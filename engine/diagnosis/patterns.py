@@ -1,0 +1,372 @@
+"""Level 1: patterns in the two gradients, so it works on code GradScope did not write.
+
+Each finder measures something the gradients show (zeroed entries, exact sign flips,
+a constant scale factor, a permuted unrolling, differences that are exactly a
+multiple of theta, errors confined to the hidden layers, a shrunk output error, the
+checker's own precision) and offers it to the catalogue as an observation: a bug
+whose `detect` recognises it writes the finding; when none does, the finder says
+what it saw in generic words. No bug is named here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.bugs.catalogue import BUGS
+from engine.bugs.observations import (
+    CheckerSettings,
+    ConstantFactor,
+    HiddenLayersOnly,
+    MatrixSeen,
+    MultipleOfTheta,
+    Observation,
+    Permutation,
+    ShrunkOutputError,
+    SignFlip,
+    ZeroedNumerical,
+    fmt,
+)
+from engine.diagnosis.finding import Finding
+from engine.gradcheck.compare import CheckResult
+
+
+def find_patterns(result: CheckResult) -> list[Finding]:
+    """Every level-1 finding, in the finders' order (not yet ranked)."""
+    return [f for finder in _FINDERS for f in finder(result)]
+
+
+def _claimed_or(seen: Observation, generic: Finding | None = None) -> list[Finding]:
+    """The findings of the bugs that recognise `seen`, else the generic one (if any)."""
+    named = [
+        Finding(claim.message, claim.evidence, bug_id=bug.id, score=claim.score, kind=claim.kind)
+        for bug in BUGS.values()
+        if (claim := bug.detect(seen)) is not None
+    ]
+    return named or ([generic] if generic is not None else [])
+
+
+# --- shared helpers -----------------------------------------------------------------
+
+
+def _tolerance(result: CheckResult, reference) -> np.ndarray:
+    """How close two values must be to count as equal here: the noise floor, or 1e-6 relative."""
+    return result.noise.absolute + 1e-6 * np.abs(reference)
+
+
+def _close(result: CheckResult, x, y) -> bool:
+    return bool(np.all(np.abs(x - y) <= _tolerance(result, y)))
+
+
+def _matrices(result: CheckResult):
+    for m in result.matrices:
+        yield m, np.asarray(m.analytic, float), np.asarray(m.numerical, float)
+
+
+# --- the finders --------------------------------------------------------------------
+
+
+def _summary(result: CheckResult) -> list[Finding]:
+    if result.agrees:
+        return []
+    parts = ", ".join(
+        f"{m.name} {m.n_diverging}/{m.analytic.size}" for m in result.matrices if not m.agrees
+    )
+    worst = result.worst_index
+    return [
+        Finding(
+            message=(
+                f"{result.n_diverging} of {result.layout.n_params} gradient entries diverge "
+                f"({parts}); the worst is {result.describe_worst()}."
+            ),
+            evidence=(
+                f"relative difference ||n-a||/||n+a|| = {fmt(result.relative_difference)}; "
+                f"worst entry analytic {fmt(float(result.analytic[worst]))} vs numerical "
+                f"{fmt(float(result.numerical[worst]))} (relative error "
+                f"{fmt(float(result.rel_error[worst]))})"
+            ),
+            score=0.2,
+            kind="summary",
+        )
+    ]
+
+
+def _agreement(result: CheckResult) -> list[Finding]:
+    if not result.agrees or result.status != "pass":
+        return []
+    return [
+        Finding(
+            message="The gradients agree: every entry is within the noise floor of the check.",
+            evidence=(
+                f"relative difference {fmt(result.relative_difference)}, largest entry "
+                f"difference {fmt(float(result.abs_diff.max()))} <= noise floor "
+                f"{fmt(result.noise.absolute)}"
+            ),
+            score=0.5,
+            kind="agreement",
+        )
+    ]
+
+
+def _checker_settings(result: CheckResult) -> list[Finding]:
+    """The checker's precision and stencil: a coarse one is named with what it can still see."""
+    seen = CheckerSettings(
+        dtype=result.dtype,
+        method=result.method,
+        agrees=result.agrees,
+        noise_absolute=result.noise.absolute,
+        noise_truncation=result.noise.truncation,
+        evidence=(
+            f"largest entry difference {fmt(float(result.abs_diff.max()))}; "
+            f"{result.noise.explain()}"
+        ),
+    )
+    return _claimed_or(seen)
+
+
+def _kinks(result: CheckResult) -> list[Finding]:
+    n = int(result.kink_disagreements.sum())
+    if n == 0:
+        return []
+    return [
+        Finding(
+            message=(
+                f"{n} entries disagree only because their +-e step crosses a ReLU kink "
+                "(a unit's pre-activation changes sign), where the finite difference "
+                "averages two slopes. They are marked 'kink', not counted as bugs; a "
+                "smaller e usually removes them."
+            ),
+            evidence=f"{int(result.kinks.sum())} entries cross a kink at e = {result.eps:g}",
+            score=0.45,
+            kind="noise",
+        )
+    ]
+
+
+def _zeroed_numerical(result: CheckResult) -> list[Finding]:
+    analytic, numerical = np.asarray(result.analytic, float), np.asarray(result.numerical, float)
+    zeroed = result.diverging & (numerical == 0.0) & (analytic != 0.0)
+    if not zeroed.any():
+        return []
+    idx = np.flatnonzero(zeroed)
+    explains_all = bool(np.array_equal(zeroed, result.diverging))
+    seen = ZeroedNumerical(idx, explains_all, result.layout, analytic)
+    where = ", ".join(result.layout.describe(int(i)) for i in idx[:3])
+    generic = Finding(
+        message=(
+            f"{idx.size} numerical entries are exactly 0.0 where the analytic gradient is "
+            f"not ({where}{'...' if idx.size > 3 else ''}): the numerical loop skipped them."
+        ),
+        evidence=f"indices {idx[:10].tolist()}",
+        score=0.8 if explains_all else 0.6,
+    )
+    return _claimed_or(seen, generic)
+
+
+def _sign_flips(result: CheckResult) -> list[Finding]:
+    last = len(result.matrices) - 1
+    flipped_bias, flipped_whole = [], []
+    for m, a, n in _matrices(result):
+        if m.agrees:
+            continue
+        if _close(result, a, -n) and np.any(np.abs(n) > _tolerance(result, n)):
+            flipped_whole.append(m)
+        elif _close(result, a[:, 0], -n[:, 0]) and np.any(
+            np.abs(n[:, 0]) > _tolerance(result, n[:, 0])
+        ):
+            flipped_bias.append(m)
+    if not (flipped_bias or flipped_whole):
+        return []
+    flipped = flipped_whole + flipped_bias
+    detail = []
+    if flipped_whole:
+        detail.append(f"{', '.join(m.name for m in flipped_whole)} exactly sign-flipped throughout")
+    if flipped_bias:
+        detail.append(
+            f"{', '.join(m.name for m in flipped_bias)} exactly sign-flipped in the bias column "
+            "(the only column the penalty does not touch)"
+        )
+    first = flipped[0]
+    seen = SignFlip(
+        what="; ".join(detail),
+        in_output_layer=any(m.index == last for m in flipped),
+        first_matrix=first.name,
+        evidence=(
+            f"{first.name}[0, 0]: analytic {fmt(float(first.analytic[0, 0]))} vs numerical "
+            f"{fmt(float(first.numerical[0, 0]))}; {first.name} relative difference "
+            f"{fmt(first.relative_difference)}"
+        ),
+    )
+    generic = Finding(
+        message=(
+            f"Sign error: {seen.what}. Look for a flipped sign in the error of "
+            f"{seen.first_matrix}'s layer."
+        ),
+        evidence=seen.evidence,
+        score=0.75,
+    )
+    return _claimed_or(seen, generic)
+
+
+def _scale_factor(result: CheckResult) -> list[Finding]:
+    ratios = []
+    for m, a, n in _matrices(result):
+        if m.agrees:
+            continue
+        bias_a, bias_n = a[:, 0], n[:, 0]
+        usable = np.abs(bias_n) > 10 * _tolerance(result, bias_n)
+        if usable.sum() == 0:
+            return []
+        ratios.append(bias_a[usable] / bias_n[usable])
+    if not ratios:
+        return []
+    ratios = np.concatenate(ratios)
+    k = float(np.median(ratios))
+    if abs(k - 1) < 1e-3 or abs(k + 1) < 1e-3 or not np.allclose(ratios, k, rtol=1e-6):
+        return []
+    m_known = result.lambda_and_m[1] if result.lambda_and_m else None
+    seen = ConstantFactor(k, m_known, float(ratios.min()), float(ratios.max()))
+    generic = Finding(
+        message=(
+            f"{seen.description}: a constant factor is wrong somewhere in the gradient "
+            "(or in the cost)."
+        ),
+        evidence=seen.evidence,
+        score=0.85,
+    )
+    return _claimed_or(seen, generic)
+
+
+def _permutation(result: CheckResult) -> list[Finding]:
+    """Right values, wrong places: in a column-major unrolling's order, or some other."""
+    column_major, permuted = [], []
+    for m, a, n in _matrices(result):
+        if m.agrees:
+            continue
+        if _close(result, a, n.ravel(order="F").reshape(m.shape)):
+            column_major.append(m)
+        elif _close(result, np.sort(a.ravel()), np.sort(n.ravel())):
+            permuted.append(m)
+    findings = []
+    for matrices, in_column_major_order in ((column_major, True), (permuted, False)):
+        if matrices:
+            seen = Permutation(
+                tuple(MatrixSeen(m.name, m.n_diverging, m.analytic.size) for m in matrices),
+                column_major=in_column_major_order,
+            )
+            generic = Finding(
+                message=(
+                    f"{seen.names} hold the right values in the wrong places (a permutation): "
+                    "check how the gradient is reshaped and unrolled."
+                ),
+                evidence="sorted analytic and numerical values agree within the noise floor",
+                score=0.8,
+            )
+            findings += _claimed_or(seen, generic)
+    return findings
+
+
+def _multiple_of_theta(result: CheckResult) -> list[Finding]:
+    """Differences of exactly c * theta, in the bias columns only or the weights only."""
+    if result.agrees:
+        return []
+    thetas = result.layout.split(np.asarray(result.theta, float))
+    diffs = result.layout.split(
+        np.asarray(result.analytic, float) - np.asarray(result.numerical, float)
+    )
+    bias = [np.zeros(t.shape, dtype=bool) for t in thetas]
+    for b in bias:
+        b[:, 0] = True
+    d_bias = np.concatenate([d[b] for d, b in zip(diffs, bias)])
+    t_bias = np.concatenate([t[b] for t, b in zip(thetas, bias)])
+    d_rest = np.concatenate([d[~b] for d, b in zip(diffs, bias)])
+    t_rest = np.concatenate([t[~b] for t, b in zip(thetas, bias)])
+    tol = result.noise.absolute
+    findings = []
+    c = _fit_multiple(d_bias, t_bias, tol)
+    if c is not None and np.all(np.abs(d_rest) <= 10 * tol):
+        findings += _theta_multiple(
+            MultipleOfTheta(c, in_bias=True, lambda_and_m=result.lambda_and_m)
+        )
+    c = _fit_multiple(d_rest, t_rest, tol)
+    if c is not None and np.all(np.abs(d_bias) <= 10 * tol):
+        findings += _theta_multiple(
+            MultipleOfTheta(c, in_bias=False, lambda_and_m=result.lambda_and_m)
+        )
+    return findings
+
+
+def _fit_multiple(d, t, tol) -> float | None:
+    """c with d = c * t to within the noise, if d is not itself noise."""
+    if t.size == 0 or np.dot(t, t) == 0 or np.all(np.abs(d) <= 10 * tol):
+        return None
+    c = float(np.dot(d, t) / np.dot(t, t))
+    residual = np.abs(d - c * t)
+    return c if np.all(residual <= 10 * tol + 1e-6 * np.abs(d)) else None
+
+
+def _theta_multiple(seen: MultipleOfTheta) -> list[Finding]:
+    where = "bias columns" if seen.in_bias else "non-bias weights"
+    generic = Finding(
+        message=(
+            f"The {where} differ by exactly {fmt(seen.c)} times theta and nothing else does: "
+            "the regularisation term is inconsistent between cost and gradient."
+        ),
+        evidence=f"differences fit c * theta with c = {seen.c:.6g}",
+        score=0.8,
+    )
+    return _claimed_or(seen, generic)
+
+
+def _layer_confinement(result: CheckResult) -> list[Finding]:
+    """Errors only in the hidden layers, or an output error of the right sign but too small."""
+    if result.agrees or len(result.matrices) < 2:
+        return []
+    output = result.matrices[-1]
+    hidden_bad = [m.name for m in result.matrices[:-1] if not m.agrees]
+    if output.agrees and hidden_bad:
+        return _hidden_layers_only(result, output, hidden_bad)
+    a, n = np.asarray(output.analytic, float)[:, 0], np.asarray(output.numerical, float)[:, 0]
+    usable = np.abs(n) > 10 * _tolerance(result, n)
+    if not output.agrees and usable.any():
+        ratio = a[usable] / n[usable]
+        if np.all((ratio > 0) & (ratio < 1)):
+            return _claimed_or(ShrunkOutputError(output.name, ratio))
+    return []
+
+
+def _hidden_layers_only(result: CheckResult, output, hidden_bad: list[str]) -> list[Finding]:
+    seen = HiddenLayersOnly(
+        output=output.name,
+        diverging=tuple(hidden_bad),
+        sigmoid_hidden=result.problem is None or result.problem.activation == "sigmoid",
+        evidence=f"{output.name} relative difference {fmt(output.relative_difference)}; "
+        + ", ".join(f"{m.name} {fmt(m.relative_difference)}" for m in result.matrices[:-1]),
+    )
+    hint = (
+        " and the activation derivative (g(z)(1-g(z)), not z(1-z))" if seen.sigmoid_hidden else ""
+    )
+    generic = Finding(
+        message=(
+            f"{', '.join(seen.diverging)} diverge while {seen.output} (the output layer) "
+            "agrees: the output error is right, the error carried back to the hidden layers is "
+            "wrong. Check the slice of the weights used to propagate it (theta[:, 1:], "
+            f"skipping the bias){hint}."
+        ),
+        evidence=seen.evidence,
+        score=0.6,
+    )
+    return _claimed_or(seen, generic)
+
+
+_FINDERS = (
+    _summary,
+    _agreement,
+    _checker_settings,
+    _kinks,
+    _zeroed_numerical,
+    _sign_flips,
+    _scale_factor,
+    _permutation,
+    _multiple_of_theta,
+    _layer_confinement,
+)
