@@ -1,6 +1,6 @@
 """Every page's and command's work is estimated by one model and held to one set of limits.
 
-The model counts what engine/gradcheck/sweep.py, engine/diagnosis/diagnose.py and
+The model counts what engine/gradcheck/sweep.py, engine/diagnosis/reproduction.py and
 engine/runners/training.py do; these tests count the same calls in the real code and hold
 the model to them.
 """
@@ -8,6 +8,7 @@ the model to them.
 import pytest
 
 import engine.diagnosis.diagnose
+import engine.diagnosis.reproduction
 import engine.gradcheck.sweep
 import engine.runners.training
 from engine.bugs.catalogue import BUGS
@@ -78,8 +79,9 @@ def test_the_sweep_runs_one_numerical_gradient_per_curve_and_eps(monkeypatch, bu
 def test_the_diagnosis_reruns_no_more_than_the_model_counts(monkeypatch, bugs, activation):
     scenario = Scenario.create(layer_sizes=(4, 6, 3), m=7, bugs=bugs, activation=activation)
     result = check_problem(scenario.problem(), scenario.bugs, scenario.eps)
-    gradients = counting(monkeypatch, engine.diagnosis.diagnose, "gradient")
-    numericals = counting(monkeypatch, engine.diagnosis.diagnose, "network_numerical_gradient")
+    level_2 = engine.diagnosis.reproduction
+    gradients = counting(monkeypatch, level_2, "gradient")
+    numericals = counting(monkeypatch, level_2, "network_numerical_gradient")
     engine.diagnosis.diagnose.diagnose(result)
     most_gradients, most_numericals = diagnosis_reruns(bugs, activation)
     assert len(gradients) <= most_gradients and len(numericals) <= most_numericals

@@ -12,6 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from engine.bugs.catalogue import BUGS
+from engine.diagnosis.reproduction import MAX_BUGS_PER_SIDE, NUMERICAL_SAMPLE, searched_bugs
+from engine.gradcheck.numerical import INTERPOLATION_NODES
+from engine.gradcheck.sweep import CURVES, default_eps_grid
 from engine.network.layout import Layout
 from engine.scenario.settings import Scenario
 
@@ -118,8 +122,6 @@ def _numerical_gradient(sizes, m: int, bugs) -> Workload:
     float64 interpolates (a few shifted forward passes per unit, then matrix products);
     float32 evaluates every perturbed cost ("batched"): two per entry, one when forward.
     """
-    from engine.gradcheck.numerical import INTERPOLATION_NODES
-
     n_matrices = len(sizes) - 1
     batched = "float32" in bugs
     steps = 1 if "forward-difference" in bugs else 2
@@ -178,35 +180,32 @@ def _loop_check(sizes, m: int, bugs) -> Workload:
 
 def diagnosis_reruns(bugs, activation: str = "sigmoid") -> tuple[int, int]:
     """(backprop runs, numerical-gradient runs) of `diagnose`'s level 2 for a scenario
-    with `bugs`: an upper bound counted from engine/diagnosis/diagnose.py.
+    with `bugs`: an upper bound counted from engine/diagnosis/reproduction.py.
 
     Correct code that agrees stops at level 1 (ReLU kinks may still ask for one re-run
-    of each). Otherwise backprop re-runs for every set of up to two analytic-side bugs,
-    plus one per bug found; the numerical gradient re-runs for the sets of the
-    numerical-only bugs: 1 when the scenario has none of them (the empty set matches
-    and ends the search), else all 4, plus 1 + one per bug found.
+    of each). Otherwise backprop re-runs for every set of up to MAX_BUGS_PER_SIDE
+    analytic-side bugs, plus one per bug found; the numerical gradient re-runs for the
+    sets of the numerical-only bugs: 1 when the scenario has none of them (the empty
+    set matches and ends the search), else all of them, plus 1 + one per bug found.
     """
-    from engine.bugs.catalogue import BUGS
-    from engine.diagnosis.diagnose import MAX_BUGS_PER_SIDE
-
     if not bugs:
         return (1, 1) if activation == "relu" else (0, 0)
-    analytic_side = [b for b, bug in BUGS.items() if "analytic" in bug.changes]
-    sets = sum(math.comb(len(analytic_side), k) for k in range(MAX_BUGS_PER_SIDE + 1))
-    numerical_only = [
-        b for b, bug in BUGS.items() if bug.where == "cost" or b == "numgrad-skips-first"
-    ]
+    analytic_sets = _subset_count(searched_bugs("analytic"))
+    numerical_only = searched_bugs("numerical")
     found = sum(b in numerical_only for b in bugs)
-    searched = 2 ** len(numerical_only) if found else 1
-    return sets + MAX_BUGS_PER_SIDE, searched + 1 + found
+    searched = _subset_count(numerical_only) if found else 1
+    return analytic_sets + MAX_BUGS_PER_SIDE, searched + 1 + found
+
+
+def _subset_count(ids) -> int:
+    """How many sets of at most MAX_BUGS_PER_SIDE of `ids` level 2 tries."""
+    return sum(math.comb(len(ids), k) for k in range(MAX_BUGS_PER_SIDE + 1))
 
 
 def _diagnosis(sizes, m: int, bugs, activation: str) -> Workload:
     """`diagnose`: level-1 patterns, then level 2's re-runs (`diagnosis_reruns`); float32
     results re-run the seed's loop at ~80 sampled entries instead of the whole numerical
     gradient."""
-    from engine.diagnosis.diagnose import NUMERICAL_SAMPLE
-
     n = Layout.from_layer_sizes(sizes).n_params
     work = replace(
         _nothing(sizes, m),
@@ -237,8 +236,6 @@ def _loop_work(scenario: Scenario) -> Workload:
 def _sweep_work(scenario: Scenario) -> Workload:
     """`epsilon_sweep`: each curve (4, and "your check" when bugs are on) runs backprop
     once and the numerical gradient once per eps of the grid."""
-    from engine.gradcheck.sweep import CURVES, default_eps_grid
-
     n_eps = len(default_eps_grid())
     curves = [checker for _, _, checker in CURVES] + ([scenario.bugs] if scenario.bugs else [])
     sizes, m = scenario.layer_sizes, scenario.m
@@ -256,8 +253,6 @@ def _sweep_work(scenario: Scenario) -> Workload:
 def _bug_lab_work(scenario: Scenario, compare: str | None = None) -> Workload:
     """The Bug lab: the scenario's check and diagnosis, and `compare` switched the other
     way (the page's first choice by default); both results are kept."""
-    from engine.bugs.catalogue import BUGS
-
     compare = next(iter(BUGS)) if compare is None else compare
     other = tuple(b for b in BUGS if (b in scenario.bugs) != (b == compare))
     sizes, m = scenario.layer_sizes, scenario.m
@@ -298,8 +293,6 @@ def _training_work(
 
 def _bug_matrix_work(scenario: Scenario, seeds: int = 20) -> Workload:
     """Every catalogue bug alone on each seed: a check and its diagnosis per cell."""
-    from engine.bugs.catalogue import BUGS
-
     sizes, m = scenario.layer_sizes, scenario.m
     one_seed = _nothing(sizes, m)
     for bug in BUGS:
