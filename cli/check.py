@@ -20,7 +20,8 @@ from cli.flags import (
 )
 from cli.terminal import EXIT_AGREE, EXIT_DIVERGE, out, refuse
 from cli.text import check_body, check_header, format_catalogue
-from engine.diagnosis.diagnose import Finding, diagnose
+from engine.diagnosis.diagnose import diagnose
+from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.network.pieces import HIDDEN_ACTIVATIONS
 from engine.scenario.codec import scenario_to_params

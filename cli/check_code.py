@@ -21,6 +21,13 @@ from cli.flags import (
 from cli.terminal import EXIT_AGREE, EXIT_DIVERGE, out, refuse
 from cli.text import check_body
 from engine.diagnosis.diagnose import diagnose
+from engine.runners.usercode import (
+    CONVENTIONS,
+    FOUNDING_CONVENTION,
+    PLAIN_CONVENTION,
+    Limits,
+    run_user_code,
+)
 from engine.scenario.parse import parse_shapes
 from engine.scenario.workload import WorkTooLarge, check_workload
 from presentation.exports import check_document
@@ -48,8 +55,8 @@ def add_parser(commands, prog: str) -> None:
     )
     parser.add_argument(
         "--convention",
-        choices=("seed", "plain"),
-        default="seed",
+        choices=CONVENTIONS,
+        default=FOUNDING_CONVENTION,
         help="seed: f(theta, X, y, inputs, hidden, labels, lamb); plain: f(theta) with "
         "globals X, y, lamb, layer_sizes (default: %(default)s)",
     )
@@ -89,12 +96,11 @@ def _shapes_from_flag(text: str | None) -> list[tuple[int, ...]]:
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from engine.runners.usercode import Limits, run_user_code
 
     try:
         source = Path(args.file).read_text(encoding="utf-8")
         scenario = scenario_from_flags(args)
-        shapes = _shapes_from_flag(args.shapes) if args.convention == "plain" else None
+        shapes = _shapes_from_flag(args.shapes) if args.convention == PLAIN_CONVENTION else None
     except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
         parser.error(str(error))
     try:

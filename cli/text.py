@@ -11,7 +11,7 @@ import json
 import textwrap
 
 from engine.bugs.catalogue import BUGS
-from engine.diagnosis.diagnose import Finding
+from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.scenario.settings import Scenario
 

@@ -1,7 +1,14 @@
 """GradScope's engine: gradient checks that say which matrix, which entries, which bug.
 
-Pure NumPy/SciPy/pandas; no Streamlit. Usable from notebooks, the CLI
+Pure NumPy/SciPy/pandas: no Streamlit, no Plotly. Usable from notebooks, the CLI
 (`python -m engine`), the app and tests.
+
+The public API is `__all__` below. The subpackages are internal, as `jax/_src` is:
+`network` (the built-in network and its swappable pieces), `gradcheck` (finite
+differences, noise floor, comparison, screen, sweep), `bugs` (the catalogue, one
+module per mistake), `diagnosis` (from two gradients to a named mistake), `scenario`
+(the settings of a check, their codecs and workload) and `runners` (user code in a
+sandbox, Dask, training).
 """
 
 from engine.bugs.bug import Bug

@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 
-from engine.diagnosis.diagnose import Finding
+from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.scenario.codec import scenario_to_json
 from engine.scenario.settings import Scenario

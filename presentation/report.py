@@ -13,7 +13,7 @@ import re
 
 import plotly.io as pio
 
-from engine.diagnosis.diagnose import Finding
+from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.scenario.settings import Scenario
 from presentation import figures

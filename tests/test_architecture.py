@@ -149,3 +149,21 @@ def test_engine_subpackages_depend_on_each_other_in_one_direction():
     }
     assert find_cycle(engine_graph) is None, engine_graph
     assert engine_graph.get("engine.network", set()) == set()
+
+
+def test_the_public_api_is_engine_all_and_every_name_in_it_exists():
+    import engine
+
+    assert sorted(engine.__all__) == sorted(set(engine.__all__))
+    assert all(hasattr(engine, name) for name in engine.__all__)
+
+
+@pytest.mark.parametrize(
+    "package", sorted(p.parent.name for p in (ROOT / "engine").glob("*/__init__.py"))
+)
+def test_every_engine_subpackage_says_it_is_internal(package):
+    """As jax/_src does: what is not in engine.__all__ may change, and each folder says so."""
+    docstring = ast.get_docstring(
+        ast.parse((ROOT / "engine" / package / "__init__.py").read_text())
+    )
+    assert docstring and "Internal" in docstring and "engine.__all__" in docstring

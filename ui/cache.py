@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.diagnosis.diagnose import Finding, diagnose
+from engine.diagnosis.diagnose import diagnose
+from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.gradcheck.screen import screen_problem
 from engine.gradcheck.sweep import combine_sweeps, default_eps_grid, epsilon_sweep

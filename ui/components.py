@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.bugs.catalogue import BUGS
-from engine.diagnosis.diagnose import Finding
+from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.network.layout import Layout
 

@@ -6,7 +6,6 @@ from engine functions alone: the callable runs outside the script thread.
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import urlencode, urlsplit
 
@@ -18,10 +17,10 @@ from engine.scenario.codec import (
     recorded_relative_difference,
     scenario_from_json,
     scenario_from_params,
-    scenario_to_json,
     scenario_to_params,
 )
 from engine.scenario.settings import Scenario
+from presentation.exports import export_file
 from presentation.report import build_report, report_filename
 
 URL_READ_KEY = "url-read"
@@ -86,40 +85,15 @@ def share_link(scenario: Scenario) -> str:
     return f"{base}?{query}" if query else base
 
 
-EXPORT_EVERY_ROW_UP_TO = 50_000  # parameters; a row costs ~320 bytes of JSON
-
-
 def export_document(scenario: Scenario) -> str:
-    """Scenario, results, findings and the parameters, as a JSON export.
-
-    Every parameter up to EXPORT_EVERY_ROW_UP_TO; above, the diverging and kinked ones
-    (a 1M-parameter export with every row was 326 MB of text built per click).
-    """
+    """The JSON export (`presentation.exports`): scenario, results, findings, parameters."""
     result = scenario.run()
-    table = result.table()
-    extra = {"result": result.summary(), "findings": [f.as_dict() for f in diagnose(result)]}
-    if len(table) > EXPORT_EVERY_ROW_UP_TO:
-        table = table[table["diverges"] | table["kink"]]
-        extra["parameters_note"] = (
-            f"{len(table):,} of {result.layout.n_params:,} parameters: the diverging and "
-            f"kinked ones (every parameter is exported up to {EXPORT_EVERY_ROW_UP_TO:,})"
-        )
-    extra["parameters"] = json.loads(table.reset_index().to_json(orient="records"))
-    return scenario_to_json(scenario, extra)
+    return export_file(scenario, result, diagnose(result))
 
 
 def report_document(scenario: Scenario, link: str, extra_figures: dict | None = None) -> str:
     result = scenario.run()
     return build_report(scenario, result, diagnose(result), link, extra_figures)
-
-
-def page_figures() -> dict:
-    """This run's page-specific figures (epsilon curves, training curves) for the report.
-
-    The dict is created anew at the start of every run and filled as the page draws;
-    the report's download callable holds a reference and reads it when clicked.
-    """
-    return st.session_state[PAGE_FIGURES_KEY]
 
 
 def share_panel(scenario: Scenario, load_scenario) -> None:

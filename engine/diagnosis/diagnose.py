@@ -12,21 +12,8 @@ from dataclasses import replace
 
 from engine.diagnosis.finding import Finding
 from engine.diagnosis.patterns import find_patterns
-from engine.diagnosis.reproduction import (
-    MAX_BUGS_PER_SIDE,
-    NUMERICAL_SAMPLE,
-    reproduce_with_catalogue,
-)
+from engine.diagnosis.reproduction import reproduce_with_catalogue
 from engine.gradcheck.compare import CheckResult
-
-# What callers import from here: the entry point, its findings, and level 2's budget.
-__all__ = [
-    "MAX_BUGS_PER_SIDE",
-    "NUMERICAL_SAMPLE",
-    "Finding",
-    "diagnose",
-    "reproduce_with_catalogue",
-]
 
 
 def diagnose(result: CheckResult, reproduce: bool = True) -> list[Finding]:

@@ -7,6 +7,8 @@ in float64 than in float32. A real bug shows as a flat curve: no e fixes it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -14,13 +16,28 @@ from engine.bugs.catalogue import implementation_with
 from engine.gradcheck.compare import norm_relative_difference
 from engine.gradcheck.numerical import network_numerical_gradient
 from engine.network.model import Problem, gradient
+from engine.network.pieces import CORRECT, STENCILS, Implementation
 
 CURVES = (
-    ("central", "float64", ()),
-    ("forward", "float64", ("forward-difference",)),
-    ("central", "float32", ("float32",)),
-    ("forward", "float32", ("forward-difference", "float32")),
+    ("central", "float64"),
+    ("forward", "float64"),
+    ("central", "float32"),
+    ("forward", "float32"),
 )
+
+
+def curve_implementation(method: str, dtype: str) -> Implementation:
+    """Correct code, checked with this method and dtype: one arm of the V."""
+    return replace(CORRECT, stencil=STENCILS[method], dtype=np.dtype(dtype).type)
+
+
+def sweep_curves(bugs=()) -> list[tuple[str, Implementation]]:
+    """(name, implementation) of every curve a sweep draws: four of correct code, and
+    "your check" (the scenario as it is) when bugs are on."""
+    curves = [
+        (f"{method}, {dtype}", curve_implementation(method, dtype)) for method, dtype in CURVES
+    ]
+    return curves + ([("your check", implementation_with(bugs))] if bugs else [])
 
 
 def default_eps_grid() -> np.ndarray:
@@ -36,12 +53,9 @@ def epsilon_sweep(problem: Problem, bugs=(), eps_grid=None, progress=None) -> pd
     method and dtype): a real bug keeps it flat and high whatever eps is.
     """
     eps_grid = default_eps_grid() if eps_grid is None else np.asarray(eps_grid, float)
-    curves = [(f"{method}, {dtype}", checker) for method, dtype, checker in CURVES]
-    if bugs:
-        curves.append(("your check", tuple(bugs)))
+    curves = sweep_curves(bugs)
     rows, total, done = [], len(curves) * len(eps_grid), 0
-    for name, curve_bugs in curves:
-        impl = implementation_with(curve_bugs)
+    for name, impl in curves:
         analytic = gradient(problem.theta, problem, impl)
         for eps in eps_grid:
             numerical, _ = network_numerical_gradient(problem, impl, eps)

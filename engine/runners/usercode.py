@@ -52,7 +52,14 @@ from engine.runners.sandbox import (
 )
 from engine.runners.usercode_child import FOUNDING_CONVENTION, PLAIN_CONVENTION
 
-__all__ = ["CONVENTIONS", "FOUNDING_CONVENTION", "CodeRun", "Limits", "run_user_code"]
+__all__ = [
+    "CONVENTIONS",
+    "FOUNDING_CONVENTION",
+    "PLAIN_CONVENTION",
+    "CodeRun",
+    "Limits",
+    "run_user_code",
+]
 
 CONVENTIONS = (FOUNDING_CONVENTION, PLAIN_CONVENTION)
 OUTPUT_READ_LIMIT = 64 * 1024

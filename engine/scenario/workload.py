@@ -12,11 +12,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from engine.bugs.catalogue import BUGS
+import numpy as np
+
+from engine.bugs.catalogue import BUGS, implementation_with
 from engine.diagnosis.reproduction import MAX_BUGS_PER_SIDE, NUMERICAL_SAMPLE, searched_bugs
 from engine.gradcheck.numerical import INTERPOLATION_NODES
-from engine.gradcheck.sweep import CURVES, default_eps_grid
+from engine.gradcheck.sweep import default_eps_grid, sweep_curves
 from engine.network.layout import Layout
+from engine.network.pieces import Implementation
 from engine.scenario.settings import Scenario
 
 # One cost model for every page's work, calibrated on 2 cores (process time, one BLAS
@@ -116,15 +119,20 @@ def _nothing(sizes, m: int) -> Workload:
     return Workload(Layout.from_layer_sizes(sizes).n_params, 0.0, 0.0, _memory(sizes, m))
 
 
-def _numerical_gradient(sizes, m: int, bugs) -> Workload:
-    """One `network_numerical_gradient` on the path `bugs` choose.
+def _stencil_steps(impl: Implementation) -> int:
+    """Costs per entry of the checker's stencil: 2 central, 1 forward."""
+    return sum(step != 0.0 for step in impl.stencil.steps)
+
+
+def _numerical_gradient(sizes, m: int, checker: Implementation) -> Workload:
+    """One `network_numerical_gradient` on the path the checker's dtype and stencil choose.
 
     float64 interpolates (a few shifted forward passes per unit, then matrix products);
     float32 evaluates every perturbed cost ("batched"): two per entry, one when forward.
     """
     n_matrices = len(sizes) - 1
-    batched = "float32" in bugs
-    steps = 1 if "forward-difference" in bugs else 2
+    batched = checker.dtype == np.float32
+    steps = _stencil_steps(checker)
     units, madds = 0.0, 0.0
     for k in range(n_matrices):
         rows, cols = sizes[k + 1], sizes[k] + 1
@@ -168,12 +176,13 @@ def _exact_check(sizes, m: int, bugs) -> Workload:
         _nothing(sizes, m),
         overhead_seconds=OVERHEAD_SECONDS["check"] + n * SECONDS_PER_PARAMETER,
     )
-    return _numerical_gradient(sizes, m, bugs) + _passes(sizes, m, 1, 1) + comparison
+    checker = implementation_with(bugs)
+    return _numerical_gradient(sizes, m, checker) + _passes(sizes, m, 1, 1) + comparison
 
 
 def _loop_check(sizes, m: int, bugs) -> Workload:
     """The seed's coordinate loop: one full cost per entry and stencil step."""
-    steps = 1 if "forward-difference" in bugs else 2
+    steps = _stencil_steps(implementation_with(bugs))
     n = Layout.from_layer_sizes(sizes).n_params
     return _exact_check(sizes, m, bugs) + _passes(sizes, m, costs=steps * n + 1)
 
@@ -216,11 +225,11 @@ def _diagnosis(sizes, m: int, bugs, activation: str) -> Workload:
     if gradients + numericals == 0:
         return work
     work = work + _passes(sizes, m, gradients=gradients)
-    if "float32" in bugs:
-        steps = 1 if "forward-difference" in bugs else 2
+    checker = implementation_with(bugs)
+    if checker.dtype == np.float32:
+        steps = _stencil_steps(checker)
         sampled = min(n, NUMERICAL_SAMPLE) + 2 + 8 * (len(sizes) - 1)
         return work + _passes(sizes, m, costs=numericals * (steps * sampled + 1))
-    checker = tuple(b for b in bugs if b in ("float32", "forward-difference"))
     return work + _numerical_gradient(sizes, m, checker).times(numericals)
 
 
@@ -237,12 +246,12 @@ def _sweep_work(scenario: Scenario) -> Workload:
     """`epsilon_sweep`: each curve (4, and "your check" when bugs are on) runs backprop
     once and the numerical gradient once per eps of the grid."""
     n_eps = len(default_eps_grid())
-    curves = [checker for _, _, checker in CURVES] + ([scenario.bugs] if scenario.bugs else [])
+    curves = [impl for _, impl in sweep_curves(scenario.bugs)]
     sizes, m = scenario.layer_sizes, scenario.m
     work = _nothing(sizes, m)
-    for bugs in curves:
+    for checker in curves:
         work = work + _passes(sizes, m, gradients=1)
-        work = work + _numerical_gradient(sizes, m, bugs).times(n_eps)
+        work = work + _numerical_gradient(sizes, m, checker).times(n_eps)
     return replace(
         work,
         what=f"the epsilon sweep ({len(curves)} curves x {n_eps} eps = "

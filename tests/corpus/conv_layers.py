@@ -25,7 +25,7 @@ def conv_forward_naive(x, w, b, conv_param):
         for f in range(F):
             for i in range(H_out):
                 for j in range(W_out):
-                    window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    window = x_pad[n, :, i * stride : i * stride + HH, j * stride : j * stride + WW]
                     out[n, f, i, j] = np.sum(window * w[f]) + b[f]
     cache = (x, w, b, conv_param)
     return out, cache
@@ -51,18 +51,18 @@ def conv_backward_naive(dout, cache):
             for i in range(H_out):
                 for j in range(W_out):
                     hs, ws = i * stride, j * stride
-                    window = x_pad[n, :, hs:hs + HH, ws:ws + WW]
+                    window = x_pad[n, :, hs : hs + HH, ws : ws + WW]
                     if BUG == "dw-assigned-not-accumulated":
                         dw[f] = window * dout[n, f, i, j]
                     else:
                         dw[f] += window * dout[n, f, i, j]
-                    dx_pad[n, :, hs:hs + HH, ws:ws + WW] += w[f] * dout[n, f, i, j]
+                    dx_pad[n, :, hs : hs + HH, ws : ws + WW] += w[f] * dout[n, f, i, j]
 
     # remove the padding
     if BUG == "dx-crop-not-offset":
         dx = dx_pad[:, :, :H, :W]
     else:
-        dx = dx_pad[:, :, pad:pad + H, pad:pad + W]
+        dx = dx_pad[:, :, pad : pad + H, pad : pad + W]
     return dx, dw, db
 
 

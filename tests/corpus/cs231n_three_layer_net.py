@@ -53,7 +53,7 @@ class ThreeLayerNet:
 
         grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         loss, dscores = softmax(scores, y)
-        loss += 0.5 * self.reg * (np.sum(W1 ** 2) + np.sum(W2 ** 2) + np.sum(W3 ** 2))
+        loss += 0.5 * self.reg * (np.sum(W1**2) + np.sum(W2**2) + np.sum(W3**2))
 
         grads["W3"] = h2.T.dot(dscores)
         grads["b3"] = dscores.sum(axis=0)

@@ -95,5 +95,6 @@ y = 1 + np.arange(1, m + 1) % num_labels  # 2, 3, 4, 1, 2, 3, ...
 nn_params = np.concatenate([Theta1.ravel(), Theta2.ravel()])
 lambda_ = 3.0
 
-cost, grad = nnCostFunction(nn_params, input_layer_size, hidden_layer_size, num_labels,
-                            X, y, lambda_)
+cost, grad = nnCostFunction(
+    nn_params, input_layer_size, hidden_layer_size, num_labels, X, y, lambda_
+)

@@ -87,8 +87,13 @@ m = 9
 X = np.random.rand(m, input_layer_size) * 2 - 1
 y = np.random.randint(0, num_labels, size=m)
 eps_init = np.sqrt(6) / np.sqrt(input_layer_size + num_labels)
-nn_params = (np.random.rand(hidden_layer_size * (input_layer_size + 1)
-                            + num_labels * (hidden_layer_size + 1)) * 2 - 1) * eps_init
+nn_params = (
+    np.random.rand(
+        hidden_layer_size * (input_layer_size + 1) + num_labels * (hidden_layer_size + 1)
+    )
+    * 2
+    - 1
+) * eps_init
 lambda_ = 1.0
 
 
@@ -96,6 +101,5 @@ if __name__ == "__main__":
     from scipy.optimize import minimize
 
     args = (input_layer_size, hidden_layer_size, num_labels, X, y, lambda_)
-    res = minimize(nnCost, nn_params, args=args, jac=nnGrad, method="CG",
-                   options={"maxiter": 50})
+    res = minimize(nnCost, nn_params, args=args, jac=nnGrad, method="CG", options={"maxiter": 50})
     print("cost after training:", res.fun)

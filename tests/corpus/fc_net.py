@@ -20,8 +20,9 @@ BUG = None  # or "W1-missing-reg", "backprop-scores-not-dscores", "dscores-divid
 
 
 class TwoLayerNet:
-    def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10,
-                 weight_scale=1e-3, reg=0.0):
+    def __init__(
+        self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0
+    ):
         self.params = {}
         self.reg = reg
         self.params["W1"] = weight_scale * np.random.randn(input_dim, hidden_dim)

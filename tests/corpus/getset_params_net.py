@@ -41,7 +41,7 @@ class SmallNet:
 
     def costFunction(self, X, y):
         yHat = self.forward(X)
-        squares = np.sum(self.W1 ** 2) + np.sum(self.W2 ** 2)
+        squares = np.sum(self.W1**2) + np.sum(self.W2**2)
         return 0.5 * np.sum((y - yHat) ** 2) / len(X) + self.Lambda / 2 * squares
 
     def costFunctionPrime(self, X, y):

@@ -23,7 +23,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
     mu = x.mean(axis=0)
     xc = x - mu
-    var = np.mean(xc ** 2, axis=0)
+    var = np.mean(xc**2, axis=0)
     std = np.sqrt(var + eps)
     xhat = xc / std
     out = gamma * xhat + beta
@@ -50,7 +50,7 @@ def batchnorm_backward(dout, cache):
     dxhat = dout * gamma
     # xhat = xc / std, std = sqrt(var + eps), var = mean(xc^2), xc = x - mu
     dxc = dxhat / std
-    dstd = -np.sum(dxhat * xc, axis=0) / std ** 2
+    dstd = -np.sum(dxhat * xc, axis=0) / std**2
     dvar = 0.5 * dstd / std
     if BUG != "missing-dvar-term":
         dxc += 2 * xc * dvar / N

@@ -25,7 +25,7 @@ def unpack(theta):
     parts, i = [], 0
     for s in shapes:
         size = int(np.prod(s))
-        parts.append(theta[i:i + size].reshape(s))
+        parts.append(theta[i : i + size].reshape(s))
         i += size
     return parts
 
@@ -58,9 +58,9 @@ def grad(theta):
 
     dA = dout @ W2.T
     if BUG == "tanh-derivative-of-z":
-        dZ = dA * (1 - Z ** 2)
+        dZ = dA * (1 - Z**2)
     else:
-        dZ = dA * (1 - A ** 2)
+        dZ = dA * (1 - A**2)
     dW1 = X.T @ dZ
     db1 = dZ.sum(axis=0)
     return np.concatenate([dW1.ravel(), db1, dW2.ravel(), db2])

@@ -42,7 +42,7 @@ class Network:
         for _ in range(epochs):
             random.shuffle(training_data)
             for k in range(0, len(training_data), mini_batch_size):
-                self.update_mini_batch(training_data[k:k + mini_batch_size], eta)
+                self.update_mini_batch(training_data[k : k + mini_batch_size], eta)
 
     def update_mini_batch(self, mini_batch, eta):
         sum_b = [np.zeros(b.shape) for b in self.biases]

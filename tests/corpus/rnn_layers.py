@@ -23,7 +23,7 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
 
 def rnn_step_backward(dnext_h, cache):
     x, prev_h, Wx, Wh, next_h = cache
-    da = dnext_h * (1 - next_h ** 2)  # tanh'
+    da = dnext_h * (1 - next_h**2)  # tanh'
     dx = da.dot(Wx.T)
     dprev_h = da.dot(Wh.T)
     dWx = x.T.dot(da)

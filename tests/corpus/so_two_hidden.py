@@ -87,6 +87,7 @@ lamb = 1.0
 X = np.random.randn(7, num_inputs)
 y = np.random.randint(0, num_labels, 7)
 
-n_params = sum(n_out * (n_in + 1) for n_in, n_out in
-               zip([num_inputs] + num_hidden, num_hidden + [num_labels]))
+n_params = sum(
+    n_out * (n_in + 1) for n_in, n_out in zip([num_inputs] + num_hidden, num_hidden + [num_labels])
+)
 theta = np.random.randn(n_params) * 0.5

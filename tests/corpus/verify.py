@@ -92,7 +92,7 @@ def split(prog: Program, named: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out, start = {}, 0
     for seg in prog.segments:
         size = int(np.prod(seg.shape))
-        out[seg.name] = vector[start:start + size].reshape(seg.shape, order=seg.order)
+        out[seg.name] = vector[start : start + size].reshape(seg.shape, order=seg.order)
         start += size
     if start != vector.size:
         raise ValueError(f"segments cover {start} entries of {vector.size}")
@@ -266,13 +266,18 @@ def main(argv: list[str]) -> int:
             failures += [f"{label}: {p}" for p in problems]
             rows.append((prog, bug, errors, expected, problems))
         if not markdown:
-            print(f"{prog.file:28s} {len(prog.variants) + 1} variants "
-                  f"{time.perf_counter() - t_prog:6.2f} s", file=sys.stderr)
+            print(
+                f"{prog.file:28s} {len(prog.variants) + 1} variants "
+                f"{time.perf_counter() - t_prog:6.2f} s",
+                file=sys.stderr,
+            )
     elapsed = time.perf_counter() - started
 
     if markdown:
-        print("| program | convention | variant | cause | expect | max rel. error per array "
-              "(* = expected to diverge) | ok |")
+        print(
+            "| program | convention | variant | cause | expect | max rel. error per array "
+            "(* = expected to diverge) | ok |"
+        )
         print("|---|---|---|---|---|---|---|")
     for prog, bug, errors, expected, problems in rows:
         cells = ", ".join(
@@ -283,17 +288,21 @@ def main(argv: list[str]) -> int:
         expect = "pass" if bug is None else bug.expect
         ok = "ok" if not problems else "FAIL"
         if markdown:
-            print(f"| {prog.file} | {prog.convention} | {variant} | {cause} | {expect} "
-                  f"| {cells} | {ok} |")
+            print(
+                f"| {prog.file} | {prog.convention} | {variant} | {cause} | {expect} "
+                f"| {cells} | {ok} |"
+            )
         else:
             print(f"{ok:4s} {prog.file:26s} {variant:36s} {cause:15s} {cells}")
 
     n_variants = len(rows)
     n_flagged = sum(1 for _, bug, *_ in rows if bug is not None and bug.expect == "flag")
     print()
-    print(f"{len(PROGRAMS)} programs, {len({p.convention for p in PROGRAMS})} conventions, "
-          f"{n_variants} variants ({n_flagged} flagged bugs); slowest load "
-          f"{slowest_load:.2f} s; verify took {elapsed:.1f} s")
+    print(
+        f"{len(PROGRAMS)} programs, {len({p.convention for p in PROGRAMS})} conventions, "
+        f"{n_variants} variants ({n_flagged} flagged bugs); slowest load "
+        f"{slowest_load:.2f} s; verify took {elapsed:.1f} s"
+    )
     if failures:
         print(f"{len(failures)} FAILURES:")
         for f in failures:
