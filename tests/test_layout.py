@@ -56,3 +56,85 @@ def test_bad_layer_sizes_raise_value_error_naming_the_argument(sizes):
 def test_split_refuses_a_vector_of_the_wrong_length():
     with pytest.raises(ValueError, match="38"):
         Layout.from_layer_sizes((3, 5, 3)).split(np.zeros(37))
+
+
+# --- the user's own arrays (from_arrays) ------------------------------------------
+
+
+def _user_layout():
+    return Layout.from_arrays(["W1", "b1", "K", "s"], [(4, 3), (3,), (2, 3, 2, 2), ()])
+
+
+def test_from_arrays_keeps_the_users_names_and_shapes_of_any_ndim():
+    layout = _user_layout()
+    assert layout.names == ("W1", "b1", "K", "s")
+    assert layout.shapes == ((4, 3), (3,), (2, 3, 2, 2), ())
+    assert layout.sizes == (12, 3, 24, 1)
+    assert layout.offsets == (0, 12, 15, 39, 40)
+    assert layout.n_params == 40
+
+
+def test_from_arrays_splits_row_major_into_views_of_each_shape():
+    layout = _user_layout()
+    vector = np.arange(40.0)
+    w1, b1, k, s = layout.split(vector)
+    assert w1[1].tolist() == [3, 4, 5]
+    assert b1.tolist() == [12, 13, 14]
+    assert k[0, 0, 1, 0] == 15 + 2
+    assert s.shape == () and s == 39
+    np.testing.assert_array_equal(layout.unroll([w1, b1, k, s]), vector)
+
+
+def test_from_arrays_describes_entries_in_the_users_index_notation():
+    layout = Layout.from_arrays(["W1", "b1", "weights[0]", "s"], [(4, 3), (3,), (2, 3), ()])
+    assert layout.describe(5) == "W1[1, 2]"
+    assert layout.describe(13) == "b1[1]"
+    assert layout.describe(20) == "weights[0][1, 2]"
+    assert layout.describe(21) == "s"
+
+
+def test_only_theta_layouts_are_founding():
+    assert Layout.from_layer_sizes((3, 5, 3)).founding
+    assert Layout.from_shapes([(2, 3), (4, 4)]).founding
+    assert not Layout.from_arrays(["W1"], [(5, 4)]).founding
+
+
+def test_user_arrays_never_call_column_0_a_bias_nor_name_units():
+    layout = Layout.from_arrays(["W1", "W2"], [(5, 4), (3, 6)])
+    assert not layout.is_network
+    assert layout.describe(0) == "W1[0, 0]"
+    assert "bias" not in " ".join(layout.column_labels(0) + layout.row_labels(1))
+    assert not layout.is_bias(0)
+
+
+def test_a_1d_user_array_is_a_bias():
+    layout = _user_layout()
+    assert [layout.is_bias(k) for k in range(4)] == [False, True, False, False]
+
+
+def test_position_gives_the_index_tuple_for_any_ndim():
+    layout = _user_layout()
+    assert layout.position(14) == (1, (2,))
+    assert layout.position(38) == (2, (1, 2, 1, 1))
+    assert layout.position(39) == (3, ())
+
+
+def test_shape_text_writes_matrices_as_rows_x_columns_and_others_as_tuples():
+    layout = _user_layout()
+    assert [layout.shape_text(k) for k in range(4)] == ["4x3", "(3,)", "(2, 3, 2, 2)", "()"]
+
+
+@pytest.mark.parametrize(
+    "names, shapes, match",
+    [
+        (["a", "a"], [(1,), (2,)], "unique"),
+        (["a"], [(0, 3)], "no entries"),
+        (["a", "b"], [(1,)], "2 names but 1 shapes"),
+        (["a"], [(1.5,)], "shapes"),
+        ("ab", [(1,)], "names"),
+        ([], [], "at least one"),
+    ],
+)
+def test_bad_arrays_raise_value_error_saying_what_is_wrong(names, shapes, match):
+    with pytest.raises(ValueError, match=match):
+        Layout.from_arrays(names, shapes)
