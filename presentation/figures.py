@@ -1,7 +1,12 @@
 """Plotly figures from engine results: no Streamlit here, so notebooks and reports share them.
 
-Colour conventions, used by every figure: one qualitative colour per weight matrix;
+Colour conventions, used by every figure: one qualitative colour per parameter array;
 diverging entries always in DIVERGING_COLOUR with an 'x' marker, kinks in KINK_COLOUR.
+
+Arrays of any ndim: a founding Theta matrix or the user's 2-D array is drawn in its own
+orientation, a 1-D array (a bias) as one row, a 0-D scalar as one cell, and 3-D/4-D
+arrays (conv kernels, RNN tensors) as a grid of 2-D slices over their last two axes,
+one row of panels per leading index (at most MAX_SLICES, noted when capped).
 """
 
 from __future__ import annotations
@@ -30,6 +35,93 @@ def matrix_colour(index: int) -> str:
 
 MAX_HEATMAP_CELLS = 40_000  # per panel; larger matrices are shown in blocks
 MAX_MARKERS = 2_000  # 'x' marks per panel; beyond that the difference panel tells
+MAX_SLICES = 12  # 2-D slices drawn of a 3-D or 4-D array; diverging ones first
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """A 2-D view of one array or of one slice of it: what a heatmap draws."""
+
+    name: str  # 'b1', or 'K[1, 0]' for a slice
+    analytic: np.ndarray
+    numerical: np.ndarray
+    rel_error: np.ndarray
+    diverging: np.ndarray
+    row_labels: list
+    column_labels: list
+    shape_text: str  # of the array it shows: '(10,)', '()', '3x2'
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.analytic.shape
+
+    @property
+    def n_diverging(self) -> int:
+        return int(self.diverging.sum())
+
+    @property
+    def relative_difference(self) -> float:
+        from engine.gradcheck.compare import norm_relative_difference
+
+        return norm_relative_difference(self.analytic, self.numerical)
+
+
+def _flat_panel(m: MatrixComparison) -> Panel:
+    """A 1-D array as one row, a 0-D one as one cell."""
+
+    def row(a):
+        return np.asarray(a).reshape(1, -1)
+
+    return Panel(
+        m.name,
+        row(m.analytic),
+        row(m.numerical),
+        row(m.rel_error),
+        row(m.diverging),
+        m.row_labels,
+        m.column_labels,
+        m.shape_text,
+    )
+
+
+def array_slices(m: MatrixComparison) -> list[Panel]:
+    """Every 2-D slice over the last two axes of a 3-D+ array, in index order."""
+    lead = m.shape[:-2]
+    rows, cols = m.shape[-2:]
+    row_labels = [f"row {r}" for r in range(rows)]
+    column_labels = [f"column {c}" for c in range(cols)]
+    panels = []
+    for where in np.ndindex(*lead):
+        panels.append(
+            Panel(
+                f"{m.name}[{', '.join(map(str, where))}]",
+                *(np.asarray(v)[where] for v in (m.analytic, m.numerical, m.rel_error)),
+                np.asarray(m.diverging)[where],
+                row_labels,
+                column_labels,
+                f"{rows}x{cols}",
+            )
+        )
+    return panels
+
+
+def shown_slices(panels: list[Panel], max_slices: int = MAX_SLICES) -> tuple[list[Panel], str]:
+    """At most `max_slices` slices, diverging ones first (worst first), shown in index
+    order, with a note saying what was left out (or '')."""
+    if len(panels) <= max_slices:
+        return panels, ""
+    order = sorted(
+        range(len(panels)),
+        key=lambda i: (-panels[i].n_diverging, -float(np.max(panels[i].rel_error)), i),
+    )
+    keep = sorted(order[:max_slices])
+    n_bad = sum(p.n_diverging > 0 for p in panels)
+    which = (
+        "every diverging one first"
+        if n_bad <= max_slices
+        else f"the {max_slices} with most diverging entries, of {n_bad} diverging"
+    )
+    return [panels[i] for i in keep], f"showing {max_slices} of {len(panels)} slices ({which})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,7 +225,14 @@ def matrix_heatmaps(
     larger than `max_cells` are shown in blocks (each block's worst entry, noted in the
     title); `region` zooms into rows r0:r1 and columns c0:c1. The figure is built as one
     dict and validated once: plotly's update_* calls cost ~3x more per figure.
+
+    The user's arrays: 2-D in their own orientation, 1-D as one row, 0-D as one cell,
+    3-D and 4-D as a grid of 2-D slices (see `slice_heatmaps`; no `region` there).
     """
+    if len(m.shape) > 2:
+        return slice_heatmaps(m, third, max_cells)
+    if len(m.shape) < 2:
+        m = _flat_panel(m)
     grid = heatmap_grid(m, max_cells, region)
     analytic, numerical = grid.analytic, grid.numerical
     if third == "log_rel_error":
@@ -208,12 +307,152 @@ def matrix_heatmaps(
     layout = copy.deepcopy(_heatmap_skeleton(extra_title))
     layout.update(
         title=dict(
-            text=f"{m.name} ({m.shape[0]}x{m.shape[1]}{where}): {m.n_diverging} of "
+            text=f"{_named_shape(m.name, m.shape_text, where)}: {m.n_diverging} of "
             f"{m.analytic.size} entries diverge (marked x), relative difference "
             f"{m.relative_difference:.3g}" + (f"<br><sub>{'; '.join(notes)}</sub>" if notes else "")
         ),
         height=min(900, max(260, 80 + 22 * len(y))),
         margin=dict(l=10, r=10, t=110 if notes else 70, b=10),
+    )
+    return go.Figure(dict(data=data, layout=layout))
+
+
+def _named_shape(name: str, shape_text: str, where: str = "") -> str:
+    """'Theta1 (5x4)', 'b1 (10,)', 'K (2, 3, 2, 2)', 's (scalar)', zoom region appended."""
+    if shape_text == "()":
+        return f"{name} (scalar{where})"
+    if shape_text.startswith("("):
+        return f"{name} {shape_text}{where}"
+    return f"{name} ({shape_text}{where})"
+
+
+def _third(grid: HeatmapGrid, third: str):
+    """The third panel's values, title, colour scale and midpoint."""
+    if third == "log_rel_error":
+        extra = np.log10(np.maximum(grid.rel_error, 1e-17))
+        return extra, "log10 relative error", "Viridis", None
+    return grid.analytic - grid.numerical, "analytic - numerical", "RdBu_r", 0.0
+
+
+def slice_heatmaps(
+    m: MatrixComparison,
+    third: str = "difference",
+    max_cells: int = MAX_HEATMAP_CELLS,
+    max_slices: int = MAX_SLICES,
+) -> go.Figure:
+    """A 3-D or 4-D array as a grid: one row per 2-D slice over its last two axes
+    (K[i] for 3-D, K[i, j] for 4-D), columns analytic, numerical and the third panel.
+
+    One colour scale per column, shared by every slice, so slices compare at a glance;
+    at most `max_slices` rows (diverging slices first), noted in the title.
+    """
+    panels, cap_note = shown_slices(array_slices(m), max_slices)
+    n = len(panels)
+    grids = [heatmap_grid(p, max(1, max_cells // n)) for p in panels]
+    thirds = [_third(g, third) for g in grids]
+    extra_title, extra_scale, extra_mid = thirds[0][1:]
+    fig = make_subplots(
+        rows=n,
+        cols=3,
+        subplot_titles=("analytic", "numerical", extra_title) + ("",) * (3 * (n - 1)),
+        horizontal_spacing=0.1,
+        vertical_spacing=min(0.3 / n, 0.08),
+        row_titles=[p.name for p in panels],
+    )
+    layout = fig.to_dict()["layout"]
+    layout.pop("template", None)
+    limit = float(
+        max(max(np.nanmax(np.abs(g.analytic)), np.nanmax(np.abs(g.numerical))) for g in grids)
+    )
+    limit = max(limit, 1e-300)
+    extra_limit = max(float(np.nanmax(np.abs(t[0]))) for t in thirds) or 1.0
+    data, unmarked = [], 0
+    for r, (panel, grid, (extra, *_)) in enumerate(zip(panels, grids, thirds)):
+        hover = (
+            f"{panel.name} %{{y}}, %{{x}}<br>analytic %{{customdata[0]:.6g}}<br>numerical "
+            "%{customdata[1]:.6g}<br>relative error %{customdata[2]:.2e}<extra></extra>"
+        )
+        x, y = grid.column_labels, grid.row_labels
+        custom = np.stack([grid.analytic, grid.numerical, grid.rel_error], -1)
+        rows, cols = np.nonzero(grid.diverging)
+        marked = rows.size <= MAX_MARKERS // n
+        unmarked += 0 if marked else rows.size
+        for c, (z, scale, bar_x) in enumerate(
+            [
+                (grid.analytic, "RdBu_r", None),
+                (grid.numerical, "RdBu_r", 0.635),
+                (extra, extra_scale, 1.01),
+            ],
+            start=1,
+        ):
+            number = 3 * r + c
+            axes = dict(
+                xaxis="x" if number == 1 else f"x{number}",
+                yaxis="y" if number == 1 else f"y{number}",
+            )
+            if c < 3:
+                bounds = dict(zmin=-limit, zmax=limit)
+            elif extra_mid is None:
+                bounds = {}
+            else:
+                bounds = dict(zmin=-extra_limit, zmax=extra_limit)
+            data.append(
+                dict(
+                    type="heatmap",
+                    z=z,
+                    x=x,
+                    y=y,
+                    colorscale=scale,
+                    customdata=custom,
+                    hovertemplate=hover,
+                    colorbar=dict(xanchor="left", len=0.9, thickness=10, x=bar_x or 0),
+                    showscale=r == 0 and bar_x is not None,
+                    **bounds,
+                    **axes,
+                )
+            )
+            if rows.size and marked:
+                data.append(
+                    dict(
+                        type="scatter",
+                        x=[x[j] for j in cols],
+                        y=[y[i] for i in rows],
+                        mode="markers",
+                        marker=dict(
+                            symbol="x-thin",
+                            size=10,
+                            color=DIVERGING_COLOUR,
+                            line=dict(width=2, color=DIVERGING_COLOUR),
+                        ),
+                        name="diverges",
+                        showlegend=False,
+                        hoverinfo="skip",
+                        **axes,
+                    )
+                )
+    for key, value in list(layout.items()):
+        if key.startswith("yaxis"):
+            number = int(key[5:] or 1)
+            value.update(autorange="reversed", type="category", showticklabels=number % 3 == 1)
+        elif key.startswith("xaxis"):
+            value.update(type="category", tickangle=-45)
+    rows, cols = grids[0].diverging.shape
+    lead = ", ".join("ijklmn"[: len(m.shape) - 2])
+    notes = [
+        f"one row per {rows}x{cols} slice {m.name}[{lead}]",
+        cap_note,
+        grids[0].note or "",
+        f"{unmarked} diverging cells, not marked" if unmarked else "",
+    ]
+    layout.update(
+        title=dict(
+            text=f"{_named_shape(m.name, m.shape_text)}: {m.n_diverging} of "
+            f"{m.analytic.size} entries diverge (marked x), relative difference "
+            f"{m.relative_difference:.3g}"
+            f"<br><sub>{'; '.join(n for n in notes if n)}</sub>"
+        ),
+        height=min(2400, 110 + n * max(120, 40 + 18 * rows)),
+        margin=dict(l=10, r=60, t=110, b=10),
     )
     return go.Figure(dict(data=data, layout=layout))
 
@@ -233,8 +472,22 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
         "<br>relative error %{customdata:.2e}<extra></extra>"
     )
 
+    founding = result.layout.founding
+    array = "matrix" if founding else "array"
+
     def points(part: pd.DataFrame) -> dict:
         # one hover string per point: far cheaper for plotly to copy than object columns
+        if not founding:
+            where = part["entry"]
+            return dict(
+                type=kind,
+                x=part["analytic"].to_numpy(),
+                y=part["numerical"].to_numpy(),
+                text=where.to_numpy(),
+                customdata=part["rel error"].to_numpy(),
+                hovertemplate=hover,
+                mode="markers",
+            )
         where = (
             part["matrix"]
             + " row "
@@ -282,7 +535,7 @@ def gradient_scatter(result: CheckResult) -> go.Figure:
             dict(
                 name=name,
                 marker=dict(color=matrix_colour(k), size=6, opacity=0.8),
-                **points(calm[calm["matrix"] == name]),
+                **points(calm[calm[array] == name]),
             )
         )
     if kinked.any():

@@ -69,14 +69,18 @@ class ConstantFactor:
         return abs(self.k - round(self.k)) < 1e-6 and round(self.k) >= 2
 
     @property
+    def hint(self) -> str:
+        """Whether the factor may be the number of examples, in words (or '')."""
+        if self.equals_m:
+            return f" (k equals m = {self.m}, the number of examples)"
+        if self.whole_number:
+            return f" (is {round(self.k)} your number of examples m?)"
+        return ""
+
+    @property
     def description(self) -> str:
         """The factor, and whether it may be the number of examples, in words."""
-        if self.equals_m:
-            hint = f" (k equals m = {self.m}, the number of examples)"
-        elif self.whole_number:
-            hint = f" (is {round(self.k)} your number of examples m?)"
-        else:
-            hint = ""
+        hint = self.hint
         return (
             f"The analytic gradient is a constant {fmt(self.k)} times the numerical one in "
             f"every bias column{hint}"

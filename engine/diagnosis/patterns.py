@@ -6,6 +6,12 @@ multiple of theta, errors confined to the hidden layers, a shrunk output error, 
 checker's own precision) and offers it to the catalogue as an observation: a bug
 whose `detect` recognises it writes the finding; when none does, the finder says
 what it saw in generic words. No bug is named here.
+
+On the user's own arrays (a layout that is not the founding network's, see
+`Layout.founding`) the finders speak of whole arrays by their names: there is no
+bias column, no Theta and no output layer, so the founding-only patterns (bias
+columns, layer confinement) are skipped and the catalogue's detectors, written for
+the founding network, are consulted only about the checker's own settings.
 """
 
 from __future__ import annotations
@@ -35,8 +41,15 @@ def find_patterns(result: CheckResult) -> list[Finding]:
     return [f for finder in _FINDERS for f in finder(result)]
 
 
-def _claimed_or(seen: Observation, generic: Finding | None = None) -> list[Finding]:
-    """The findings of the bugs that recognise `seen`, else the generic one (if any)."""
+def _claimed_or(
+    seen: Observation, generic: Finding | None = None, founding: bool = True
+) -> list[Finding]:
+    """The findings of the bugs that recognise `seen`, else the generic one (if any).
+
+    `founding=False` (the user's own arrays): only the generic finding, since the
+    catalogue's words are the founding network's."""
+    if not founding:
+        return [generic] if generic is not None else []
     named = [
         Finding(claim.message, claim.evidence, bug_id=bug.id, score=claim.score, kind=claim.kind)
         for bug in BUGS.values()
@@ -60,6 +73,10 @@ def _close(result: CheckResult, x, y) -> bool:
 def _matrices(result: CheckResult):
     for m in result.matrices:
         yield m, np.asarray(m.analytic, float), np.asarray(m.numerical, float)
+
+
+def _names(matrices) -> str:
+    return ", ".join(m.name for m in matrices)
 
 
 # --- the finders --------------------------------------------------------------------
@@ -151,6 +168,19 @@ def _zeroed_numerical(result: CheckResult) -> list[Finding]:
     explains_all = bool(np.array_equal(zeroed, result.diverging))
     seen = ZeroedNumerical(idx, explains_all, result.layout, analytic)
     where = ", ".join(result.layout.describe(int(i)) for i in idx[:3])
+    if not result.layout.founding:
+        return [
+            Finding(
+                message=(
+                    f"{idx.size} numerical entries are exactly 0.0 where the analytic gradient "
+                    f"is not ({where}{'...' if idx.size > 3 else ''}): the loss does not change "
+                    "when these parameters move. Are they used in the loss, or is the check "
+                    "point degenerate (e.g. dead ReLU units)?"
+                ),
+                evidence=f"indices {idx[:10].tolist()}",
+                score=0.8 if explains_all else 0.6,
+            )
+        ]
     generic = Finding(
         message=(
             f"{idx.size} numerical entries are exactly 0.0 where the analytic gradient is "
@@ -163,6 +193,8 @@ def _zeroed_numerical(result: CheckResult) -> list[Finding]:
 
 
 def _sign_flips(result: CheckResult) -> list[Finding]:
+    if not result.layout.founding:
+        return _sign_flips_of_arrays(result)
     last = len(result.matrices) - 1
     flipped_bias, flipped_whole = [], []
     for m, a, n in _matrices(result):
@@ -207,7 +239,37 @@ def _sign_flips(result: CheckResult) -> list[Finding]:
     return _claimed_or(seen, generic)
 
 
+def _sign_flips_of_arrays(result: CheckResult) -> list[Finding]:
+    """The user's arrays: whole arrays whose analytic gradient is minus the numerical one."""
+    flipped = [
+        m
+        for m, a, n in _matrices(result)
+        if not m.agrees and _close(result, a, -n) and np.any(np.abs(n) > _tolerance(result, n))
+    ]
+    if not flipped:
+        return []
+    first = flipped[0]
+    at = np.unravel_index(int(np.argmax(np.abs(first.numerical))), first.shape)
+    return [
+        Finding(
+            message=(
+                f"Sign error: {_names(flipped)} exactly sign-flipped throughout. Look for a "
+                f"flipped sign in the code that computes the gradient of {first.name}."
+            ),
+            evidence=(
+                f"{result.layout.entry_name(first.index, at)}: analytic "
+                f"{fmt(float(first.analytic[at]))} vs numerical "
+                f"{fmt(float(first.numerical[at]))}; {first.name} relative difference "
+                f"{fmt(first.relative_difference)}"
+            ),
+            score=0.75,
+        )
+    ]
+
+
 def _scale_factor(result: CheckResult) -> list[Finding]:
+    if not result.layout.founding:
+        return _scale_factor_of_arrays(result)
     ratios = []
     for m, a, n in _matrices(result):
         if m.agrees:
@@ -236,6 +298,41 @@ def _scale_factor(result: CheckResult) -> list[Finding]:
     return _claimed_or(seen, generic)
 
 
+def _scale_factor_of_arrays(result: CheckResult) -> list[Finding]:
+    """The user's arrays: analytic = k * numerical in every diverging array, whole."""
+    ratios, diverging = [], []
+    for m, a, n in _matrices(result):
+        if m.agrees:
+            continue
+        usable = np.abs(n) > 10 * _tolerance(result, n)
+        if usable.sum() == 0:
+            return []
+        ratios.append(a[usable] / n[usable])
+        diverging.append(m)
+    if not ratios:
+        return []
+    ratios = np.concatenate(ratios)
+    k = float(np.median(ratios))
+    if abs(k - 1) < 1e-3 or abs(k + 1) < 1e-3 or not np.allclose(ratios, k, rtol=1e-6):
+        return []
+    m_known = result.lambda_and_m[1] if result.lambda_and_m else None
+    seen = ConstantFactor(k, m_known, float(ratios.min()), float(ratios.max()))
+    return [
+        Finding(
+            message=(
+                f"The analytic gradient is a constant {fmt(k)} times the numerical one in "
+                f"{_names(diverging)}{seen.hint}: a constant factor is wrong somewhere in the "
+                "gradient (or in the loss), e.g. a missing division by the batch size."
+            ),
+            evidence=(
+                f"ratios analytic/numerical in {_names(diverging)} span "
+                f"{fmt(seen.lowest)}..{fmt(seen.highest)}"
+            ),
+            score=0.85,
+        )
+    ]
+
+
 def _permutation(result: CheckResult) -> list[Finding]:
     """Right values, wrong places: in a column-major unrolling's order, or some other."""
     column_major, permuted = [], []
@@ -247,6 +344,23 @@ def _permutation(result: CheckResult) -> list[Finding]:
         elif _close(result, np.sort(a.ravel()), np.sort(n.ravel())):
             permuted.append(m)
     findings = []
+    if not result.layout.founding and column_major:
+        findings.append(
+            Finding(
+                message=(
+                    f"{_names(column_major)} hold the right values in column-major order: "
+                    "the gradient was transposed or flattened with order='F' while the "
+                    "parameters are row-major. The numbers are right, the places are wrong."
+                ),
+                evidence="; ".join(
+                    f"{m.name}: {m.n_diverging} of {m.analytic.size} entries diverge in "
+                    "place, none after reordering"
+                    for m in column_major
+                ),
+                score=0.85,
+            )
+        )
+        column_major = []
     for matrices, in_column_major_order in ((column_major, True), (permuted, False)):
         if matrices:
             seen = Permutation(
@@ -261,7 +375,7 @@ def _permutation(result: CheckResult) -> list[Finding]:
                 evidence="sorted analytic and numerical values agree within the noise floor",
                 score=0.8,
             )
-            findings += _claimed_or(seen, generic)
+            findings += _claimed_or(seen, generic, result.layout.founding)
     return findings
 
 
@@ -269,6 +383,8 @@ def _multiple_of_theta(result: CheckResult) -> list[Finding]:
     """Differences of exactly c * theta, in the bias columns only or the weights only."""
     if result.agrees:
         return []
+    if not result.layout.founding:
+        return _multiple_of_arrays(result)
     thetas = result.layout.split(np.asarray(result.theta, float))
     diffs = result.layout.split(
         np.asarray(result.analytic, float) - np.asarray(result.numerical, float)
@@ -295,6 +411,42 @@ def _multiple_of_theta(result: CheckResult) -> list[Finding]:
     return findings
 
 
+def _multiple_of_arrays(result: CheckResult) -> list[Finding]:
+    """The user's arrays: the diverging arrays differ by exactly c times their own values,
+    and every other array agrees (a regularisation term that cost and gradient disagree on)."""
+    thetas = result.layout.split(np.asarray(result.theta, float))
+    diffs = result.layout.split(
+        np.asarray(result.analytic, float) - np.asarray(result.numerical, float)
+    )
+    tol = result.noise.absolute
+    bad = [not m.agrees for m in result.matrices]
+    if not any(bad):
+        return []
+    d_bad = np.concatenate([d.ravel() for d, b in zip(diffs, bad) if b])
+    t_bad = np.concatenate([t.ravel() for t, b in zip(thetas, bad) if b])
+    others = [d.ravel() for d, b in zip(diffs, bad) if not b]
+    if others and not np.all(np.abs(np.concatenate(others)) <= 10 * tol):
+        return []
+    c = _fit_multiple(d_bad, t_bad, tol)
+    if c is None:
+        return []
+    names = _names(m for m, b in zip(result.matrices, bad) if b)
+    seen = MultipleOfTheta(c, in_bias=False, lambda_and_m=result.lambda_and_m)
+    rest = ", and every other array agrees" if others else ""
+    return [
+        Finding(
+            message=(
+                f"{names} differ by exactly analytic - numerical = {fmt(c)}"
+                f"{seen.as_lambda_over_m} times the parameters themselves{rest}: the "
+                "regularisation term is inconsistent between loss and gradient (a penalty "
+                "in one and not the other, or a different factor)."
+            ),
+            evidence=f"differences fit c * parameters with c = {c:.6g}",
+            score=0.8,
+        )
+    ]
+
+
 def _fit_multiple(d, t, tol) -> float | None:
     """c with d = c * t to within the noise, if d is not itself noise."""
     if t.size == 0 or np.dot(t, t) == 0 or np.all(np.abs(d) <= 10 * tol):
@@ -319,7 +471,7 @@ def _theta_multiple(seen: MultipleOfTheta) -> list[Finding]:
 
 def _layer_confinement(result: CheckResult) -> list[Finding]:
     """Errors only in the hidden layers, or an output error of the right sign but too small."""
-    if result.agrees or len(result.matrices) < 2:
+    if result.agrees or len(result.matrices) < 2 or not result.layout.founding:
         return []
     output = result.matrices[-1]
     hidden_bad = [m.name for m in result.matrices[:-1] if not m.agrees]

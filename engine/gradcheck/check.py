@@ -90,22 +90,28 @@ def check_functions(
     cost: Callable,
     gradient: Callable,
     theta,
-    shapes,
+    shapes=None,
     eps: float = 1e-4,
     method: str = "central",
     threshold: float | None = None,
     dtype="float64",
     progress: Callable | None = None,
     client=None,
+    names=None,
+    arrays=None,
 ) -> CheckResult:
     """Check any cost(theta) -> float against gradient(theta) -> vector.
 
-    The parameter vector is cut into matrices by `shapes`, row-major, in order; if
-    the shapes chain like a network (column 0 = bias), rows and columns are named
-    after units. The numerical side is the seed's loop over every coordinate, run on
-    a Dask cluster when `client` is given (same numbers; see `engine.runners.cluster`).
+    The parameter vector is cut into arrays, row-major, in order:
+    - `shapes` alone: the founding convention, 2-D matrices named Theta1..K with the
+      bias in column 0; if the shapes chain like a network, rows and columns are named
+      after units;
+    - `shapes` with `names`, or `arrays=[(name, shape), ...]`: your own arrays of any
+      ndim under your names (`W1`, `b1`, `weights[0]`), described as `W1[2, 3]`.
+    The numerical side is the seed's loop over every coordinate, run on a Dask cluster
+    when `client` is given (same numbers; see `engine.runners.cluster`).
     """
-    layout = Layout.from_shapes(shapes)
+    layout = layout_of(shapes, names, arrays)
     if method not in STENCILS:
         raise ValueError(f"method must be one of {tuple(STENCILS)}, got {method!r}")
     try:
@@ -139,6 +145,27 @@ def check_functions(
         method,
         threshold,
     )
+
+
+def layout_of(shapes=None, names=None, arrays=None) -> Layout:
+    """The layout `check_functions` reads from its `shapes`, `names` and `arrays`."""
+    if arrays is not None:
+        if shapes is not None or names is not None:
+            raise ValueError("give either arrays=[(name, shape), ...] or shapes (and names)")
+        try:
+            pairs = [tuple(pair) for pair in arrays]
+            if any(len(pair) != 2 for pair in pairs):
+                raise TypeError
+        except TypeError:
+            raise ValueError(
+                f"arrays must be a sequence of (name, shape) pairs, got {arrays!r}"
+            ) from None
+        return Layout.from_arrays([n for n, _ in pairs], [s for _, s in pairs])
+    if shapes is None:
+        raise ValueError("check_functions needs shapes (or arrays=[(name, shape), ...])")
+    if names is not None:
+        return Layout.from_arrays(names, shapes)
+    return Layout.from_shapes(shapes)
 
 
 def result_from_arrays(

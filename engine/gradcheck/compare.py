@@ -1,4 +1,4 @@
-"""Analytic versus numerical, overall and per weight matrix, in the network's own shapes.
+"""Analytic versus numerical, overall and per parameter array, in the arrays' own shapes.
 
 Two metrics side by side: the seed's (Ng's) ||n - a|| / ||n + a||, one number per
 check or matrix, and CS231n's per-entry |a - n| / max(|a|, |n|). An entry diverges
@@ -40,7 +40,8 @@ def elementwise_relative_error(analytic, numerical) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class MatrixComparison:
-    """One weight matrix: both gradients in its shape, and where they part."""
+    """One parameter array (a Theta matrix, or the user's W1, b1, kernel...): both
+    gradients in its shape (any ndim), and where they part. `name` is the array's name."""
 
     name: str
     index: int
@@ -52,7 +53,7 @@ class MatrixComparison:
     kinks: np.ndarray = field(repr=False)
 
     @property
-    def shape(self) -> tuple[int, int]:
+    def shape(self) -> tuple[int, ...]:
         return self.analytic.shape
 
     @cached_property
@@ -76,13 +77,21 @@ class MatrixComparison:
         return self.n_diverging == 0
 
     @cached_property
-    def worst(self) -> tuple[int, int]:
-        """(row, column) of the largest relative error, ties broken by absolute difference."""
+    def worst(self) -> tuple[int, ...]:
+        """Index (row, column for a matrix; any ndim) of the largest relative error, ties
+        broken by absolute difference."""
         order = np.lexsort((self.abs_diff.ravel(), self.rel_error.ravel()))
         return tuple(int(v) for v in np.unravel_index(order[-1], self.shape))
 
     def describe_worst(self) -> str:
+        if not self.layout.founding:
+            return self.layout.entry_name(self.index, self.worst)
         return self.layout.describe_entry(self.index, *self.worst)
+
+    @property
+    def shape_text(self) -> str:
+        """'4x10', '(10,)', '()' or '(2, 3, 2, 2)'."""
+        return self.layout.shape_text(self.index)
 
     @property
     def row_labels(self) -> list[str]:
@@ -189,16 +198,22 @@ class CheckResult:
         return int(np.lexsort((self.abs_diff, self.rel_error))[-1])
 
     def describe_worst(self) -> str:
-        """E.g. 'Theta2 row 1 (output 1) column 0 (bias)'."""
+        """E.g. 'Theta2 row 1 (output 1) column 0 (bias)', or 'W1[2, 3]'."""
         return self.layout.describe(self.worst_index)
 
     def table(self) -> pd.DataFrame:
-        """The seed's side-by-side list, one row per parameter, made readable (a copy)."""
+        """The seed's side-by-side list, one row per parameter, made readable (a copy).
+
+        Founding layouts: matrix, row, column, row unit, column unit. The user's arrays:
+        array (its name) and entry (e.g. 'W1[2, 3]', 'b1[4]', 's').
+        """
         return self._table.copy()
 
     @cached_property
     def _table(self) -> pd.DataFrame:
         layout = self.layout
+        if not layout.founding:
+            return self._arrays_table()
         index = np.arange(layout.n_params)
         k = np.searchsorted(layout.offsets, index, side="right") - 1
         widths = np.array([cols for _, cols in layout.shapes])[k]
@@ -218,6 +233,30 @@ class CheckResult:
                 "column": cols,
                 "row unit": row_units,
                 "column unit": column_units,
+                "analytic": np.asarray(self.analytic, float),
+                "numerical": np.asarray(self.numerical, float),
+                "abs diff": self.abs_diff,
+                "rel error": self.rel_error,
+                "diverges": self.diverging,
+                "kink": self.kinks,
+            }
+        ).set_index("index")
+
+    def _arrays_table(self) -> pd.DataFrame:
+        layout = self.layout
+        names, entries = [], []
+        for k, (name, shape) in enumerate(zip(layout.names, layout.shapes)):
+            names += [name] * layout.sizes[k]
+            if not shape:
+                entries.append(name)
+                continue
+            grid = np.indices(shape).reshape(len(shape), -1).T
+            entries += [f"{name}[{', '.join(map(str, where))}]" for where in grid.tolist()]
+        return pd.DataFrame(
+            {
+                "index": np.arange(layout.n_params),
+                "array": names,
+                "entry": entries,
                 "analytic": np.asarray(self.analytic, float),
                 "numerical": np.asarray(self.numerical, float),
                 "abs diff": self.abs_diff,

@@ -274,12 +274,12 @@ class Layout:
 
     def column_labels(self, k: int) -> list[str]:
         """Founding: 'bias', 'input 2'... User arrays: 'column 3' for 2-D, the index for
-        1-D ('[4]'), '' for 0-D; 3-D+: the trailing index."""
+        1-D ('[4]'), the array's name for 0-D; 3-D+: the trailing index."""
         shape = self.shapes[k]
         if self.founding or len(shape) == 2:
             return [self.column_label(k, c) for c in range(shape[1])]
         if not shape:
-            return [""]
+            return [self.names[k]]
         return [f"[{i}]" for i in range(shape[-1])]
 
     def describe(self, index: int) -> str:
