@@ -1,5 +1,7 @@
 """The CLI's plain-text output, assembled from parts: the check's header, its body
-(the seed-style table, the per-matrix lines, the verdict, the diagnosis), the catalogue.
+(the seed-style table, the per-matrix or per-array lines, the verdict, the diagnosis),
+the catalogue. Entries and arrays are named as the layout names them: 'Theta1 row 0
+(hidden 0) column 0 (bias)' for the founding network, 'W1[2, 3]' for the user's arrays.
 
 `check` prints the header and the body; `check-code` prints its own header (the file
 and the isolation in force) above the same body.
@@ -74,10 +76,26 @@ def _seed_table(result: CheckResult, rows) -> list[str]:
 
 
 def _per_matrix(result: CheckResult) -> list[str]:
+    if not result.layout.founding:
+        return _per_array(result)
     lines = ["Per weight matrix:"]
     for m in result.matrices:
         lines.append(
             f"  {m.name:<8} {m.shape[0]}x{m.shape[1]:<5} relative difference "
+            f"{m.relative_difference:<10.3g} {m.n_diverging}/{m.analytic.size} diverge"
+            + (f"   worst: {m.describe_worst()}" if not m.agrees else "")
+        )
+    return lines
+
+
+def _per_array(result: CheckResult) -> list[str]:
+    """The user's arrays, by their names: 'W1  4x10', 'b1  (10,)', 's  ()'."""
+    name_width = max(8, *(len(m.name) for m in result.matrices))
+    shape_width = max(5, *(len(m.shape_text) for m in result.matrices))
+    lines = ["Per array:"]
+    for m in result.matrices:
+        lines.append(
+            f"  {m.name:<{name_width}} {m.shape_text:<{shape_width}}  relative difference "
             f"{m.relative_difference:<10.3g} {m.n_diverging}/{m.analytic.size} diverge"
             + (f"   worst: {m.describe_worst()}" if not m.agrees else "")
         )

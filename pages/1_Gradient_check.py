@@ -7,6 +7,7 @@ from ui import cache
 from ui.components import (
     exact_on_demand,
     noise_note,
+    shape_label,
     status_badge,
     styled_table,
     top_finding,
@@ -38,7 +39,7 @@ third = (
 )
 for m in result.matrices:
     cols = st.columns([1, 1, 1, 2])
-    cols[0].metric(m.name, f"{m.shape[0]}×{m.shape[1]}")
+    cols[0].metric(m.name, shape_label(m))
     cols[1].metric("Relative difference", f"{m.relative_difference:.3g}")
     cols[2].metric("Diverging", f"{m.n_diverging} / {m.analytic.size}")
     cols[3].markdown(
@@ -47,7 +48,7 @@ for m in result.matrices:
     )
     mode = "log_rel_error" if third != "difference" else "difference"
     chart(cache.heatmaps(scenario, m.index, mode), f"heatmap-{m.name}", scenario, m.name)
-    if m.analytic.size > figures.MAX_HEATMAP_CELLS:
+    if m.analytic.size > figures.MAX_HEATMAP_CELLS and len(m.shape) == 2:
         with st.expander(f"Zoom into a region of {m.name}"):
             rows = st.slider(
                 "Rows", 0, m.shape[0], (0, min(m.shape[0], 50)), key=f"zoom-rows-{m.name}"

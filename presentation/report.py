@@ -44,31 +44,48 @@ def report_filename(scenario: Scenario, extension: str = "html") -> str:
     return re.sub(r"[^A-Za-z0-9+._-]", "_", f"{name}-{bugs}")[:180] + f".{extension}"
 
 
+def describe_model(result: CheckResult) -> str:
+    """The user's model in one line: its arrays, parameter count and dtype."""
+    return (
+        f"{result.layout.describe_arrays()}; {result.layout.n_params:,} parameters, {result.dtype}"
+    )
+
+
 def build_report(
-    scenario: Scenario,
+    scenario: Scenario | None,
     result: CheckResult,
     findings: list[Finding],
     share_link: str | None = None,
     extra_figures: dict | None = None,
+    subject: str | None = None,
 ) -> str:
-    """The whole report as one HTML string."""
+    """The whole report as one HTML string.
+
+    `scenario` is the built-in network's settings; for the user's own code pass None
+    (and optionally `subject`, e.g. the file checked): the report then describes the
+    user's arrays (names, shapes, parameter count, dtype) instead.
+    """
     e = html.escape
+    about = scenario.describe() if scenario is not None else (subject or describe_model(result))
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>GradScope report: {e(scenario.describe())}</title>",
+        f"<title>GradScope report: {e(about)}</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>GradScope report</h1>",
-        f"<p class='muted'>{e(scenario.describe())}; generated "
+        f"<p class='muted'>{e(about)}; generated "
         f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
         _status(result),
-        "<h2>Scenario</h2>",
-        _scenario_table(scenario),
     ]
+    if scenario is not None:
+        parts += ["<h2>Scenario</h2>", _scenario_table(scenario)]
+    else:
+        parts += ["<h2>Model</h2>", _model_table(result)]
     if share_link:
         parts.append(
             f"<p>Share link: <a href='{e(share_link, quote=True)}'>{e(share_link)}</a></p>"
         )
-    parts += ["<h2>Per weight matrix</h2>", _matrix_table(result)]
+    heading = "Per weight matrix" if result.layout.founding else "Per array"
+    parts += [f"<h2>{heading}</h2>", _matrix_table(result)]
     parts += [f"<p class='muted'>{e(result.noise.explain())}</p>"]
     parts += ["<h2>Diagnosis</h2>"] + [_finding(i, f) for i, f in enumerate(findings, 1)]
     parts.append("<h2>Figures</h2>")
@@ -112,13 +129,29 @@ def _scenario_table(scenario: Scenario) -> str:
     return f"<table>{body}</table>"
 
 
+def _model_table(result: CheckResult) -> str:
+    rows = {
+        "arrays": result.layout.describe_arrays(),
+        "parameters": f"{result.layout.n_params:,}",
+        "dtype": result.dtype,
+        "eps": f"{result.eps:g}",
+        "differences": result.method,
+        "threshold": f"{result.threshold:g}",
+    }
+    body = "".join(
+        f"<tr><th>{html.escape(k)}</th><td class='text'>{html.escape(str(v))}</td></tr>"
+        for k, v in rows.items()
+    )
+    return f"<table>{body}</table>"
+
+
 def _matrix_table(result: CheckResult) -> str:
     head = (
-        "<tr><th>matrix</th><th>shape</th><th>relative difference</th><th>diverging</th>"
-        "<th>worst entry</th></tr>"
+        f"<tr><th>{'matrix' if result.layout.founding else 'array'}</th><th>shape</th>"
+        "<th>relative difference</th><th>diverging</th><th>worst entry</th></tr>"
     )
     body = "".join(
-        f"<tr><td class='text'>{m.name}</td><td>{m.shape[0]}x{m.shape[1]}</td>"
+        f"<tr><td class='text'>{html.escape(m.name)}</td><td>{html.escape(m.shape_text)}</td>"
         f"<td>{m.relative_difference:.3g}</td><td>{m.n_diverging} / {m.analytic.size}</td>"
         f"<td class='text'>{html.escape(m.describe_worst())}</td></tr>"
         for m in result.matrices
@@ -143,6 +176,8 @@ def _parameter_table(result: CheckResult) -> str:
             f"<p class='muted'>{result.layout.n_params:,} parameters: only the "
             f"{len(table):,} diverging or kinked rows are listed.</p>"
         )
+    if not result.layout.founding:
+        return note + _arrays_parameter_table(table)
     columns = [
         "matrix",
         "row",
@@ -169,3 +204,19 @@ def _parameter_table(result: CheckResult) -> str:
             f"<td>{'yes' if r['diverges'] else ''}</td></tr>"
         )
     return note + f"<table>{head}{''.join(rows)}</table>"
+
+
+def _arrays_parameter_table(table) -> str:
+    """The user's arrays: each entry by its name, e.g. W1[2, 3]."""
+    columns = ["entry", "analytic", "numerical", "abs diff", "rel error", "diverges"]
+    head = "<tr><th>index</th>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr>"
+    rows = []
+    for index, r in zip(table.index, table.to_dict("records")):
+        css = "diverges" if r["diverges"] else ("kink" if r["kink"] else "")
+        rows.append(
+            f"<tr class='{css}'><td>{index}</td><td class='text'>{html.escape(r['entry'])}</td>"
+            f"<td>{r['analytic']:.6g}</td><td>{r['numerical']:.6g}</td>"
+            f"<td>{r['abs diff']:.2e}</td><td>{r['rel error']:.2e}</td>"
+            f"<td>{'yes' if r['diverges'] else ''}</td></tr>"
+        )
+    return f"<table>{head}{''.join(rows)}</table>"

@@ -29,7 +29,8 @@ def status_badge(result: CheckResult) -> None:
 
 
 def status_card(result: CheckResult, findings: list[Finding]) -> None:
-    """Overall verdict, per-matrix divergence counts and the top finding."""
+    """Overall verdict, per-array divergence counts (by the arrays' names) and the top
+    finding."""
     with st.container(border=True):
         status_badge(result)
         cols = st.columns(2 + len(result.matrices))
@@ -44,7 +45,7 @@ def status_card(result: CheckResult, findings: list[Finding]) -> None:
         )
         for col, m in zip(cols[2:], result.matrices):
             col.metric(
-                f"{m.name} ({m.shape[0]}×{m.shape[1]})",
+                f"{m.name} ({shape_label(m)})",
                 f"{m.n_diverging} diverge",
                 delta=f"relative difference {m.relative_difference:.2g}",
                 delta_color="off",
@@ -52,6 +53,13 @@ def status_card(result: CheckResult, findings: list[Finding]) -> None:
             )
         if findings:
             top_finding(findings[0])
+
+
+def shape_label(m) -> str:
+    """'5×4' for a matrix, '(10,)' for a vector, '()' for a scalar, '(2, 3, 2, 2)' beyond."""
+    if len(m.shape) == 2:
+        return f"{m.shape[0]}×{m.shape[1]}"
+    return m.shape_text
 
 
 def top_finding(finding: Finding) -> None:

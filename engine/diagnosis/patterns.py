@@ -431,12 +431,13 @@ def _multiple_of_arrays(result: CheckResult) -> list[Finding]:
     if c is None:
         return []
     names = _names(m for m, b in zip(result.matrices, bad) if b)
+    verb = "differs" if sum(bad) == 1 else "differ"
     seen = MultipleOfTheta(c, in_bias=False, lambda_and_m=result.lambda_and_m)
     rest = ", and every other array agrees" if others else ""
     return [
         Finding(
             message=(
-                f"{names} differ by exactly analytic - numerical = {fmt(c)}"
+                f"{names} {verb} by exactly analytic - numerical = {fmt(c)}"
                 f"{seen.as_lambda_over_m} times the parameters themselves{rest}: the "
                 "regularisation term is inconsistent between loss and gradient (a penalty "
                 "in one and not the other, or a different factor)."

@@ -164,6 +164,12 @@ class Layout:
         """'4x10', '(10,)', '()' or '(2, 3, 2, 2)' for array k."""
         return shape_text(self.shapes[k])
 
+    def describe_arrays(self) -> str:
+        """Every array with its shape, in order: 'W1 4x10, b1 (10,), W2 10x3, b2 (3,)'."""
+        return ", ".join(
+            f"{name} {shape_text(shape)}" for name, shape in zip(self.names, self.shapes)
+        )
+
     def is_bias(self, k: int) -> bool:
         """Array k of the user's layout is a bias vector (1-D); never true when founding."""
         return not self.founding and len(self.shapes[k]) == 1
