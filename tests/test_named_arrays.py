@@ -285,3 +285,22 @@ def test_cli_body_lists_arrays_by_name_with_their_shapes(result):
         assert line in body
     assert "b1[1]" in body and "K[1, 2, 0, 1]" in body
     assert "Theta" not in body and "weight matrix" not in body
+
+
+def test_a_penalty_on_the_biases_only_in_the_gradient_is_called_so():
+    t = theta()
+
+    def penalised(arrays):
+        arrays[1] += 0.01 * LAYOUT.split(t)[1]
+
+    text = _messages(check(penalised))
+    assert "b1 differs by exactly" in text and "the gradient penalises the biases" in text
+
+
+def test_an_all_zero_array_at_the_check_point_is_reported_with_the_remedy():
+    t = theta()
+    LAYOUT.split(t)[1][:] = 0.0
+    r = engine.check_functions(lambda v: float(0.5 * v @ v), lambda v: v, t, arrays=ARRAYS)
+    top = diagnose(r)[0]
+    assert r.agrees and top.message.startswith("b1 is all zeros at the check point")
+    assert "non-zero values" in top.message

@@ -434,13 +434,23 @@ def _multiple_of_arrays(result: CheckResult) -> list[Finding]:
     verb = "differs" if sum(bad) == 1 else "differ"
     seen = MultipleOfTheta(c, in_bias=False, lambda_and_m=result.lambda_and_m)
     rest = ", and every other array agrees" if others else ""
+    biases = all(result.layout.is_bias(m.index) for m, b in zip(result.matrices, bad) if b)
+    if biases and c > 0 and others:
+        why = (
+            "the gradient penalises the biases, which the loss does not: most code "
+            "regularises the weights only, so drop the penalty from the biases' gradient "
+            "(or add it to the loss)."
+        )
+    else:
+        why = (
+            "the regularisation term is inconsistent between loss and gradient (a penalty "
+            "in one and not the other, or a different factor)."
+        )
     return [
         Finding(
             message=(
                 f"{names} {verb} by exactly analytic - numerical = {fmt(c)}"
-                f"{seen.as_lambda_over_m} times the parameters themselves{rest}: the "
-                "regularisation term is inconsistent between loss and gradient (a penalty "
-                "in one and not the other, or a different factor)."
+                f"{seen.as_lambda_over_m} times the parameters themselves{rest}: {why}"
             ),
             evidence=f"differences fit c * parameters with c = {c:.6g}",
             score=0.8,
@@ -511,6 +521,37 @@ def _hidden_layers_only(result: CheckResult, output, hidden_bad: list[str]) -> l
     return _claimed_or(seen, generic)
 
 
+def _all_zero_arrays(result: CheckResult) -> list[Finding]:
+    """Arrays that are all zeros at the check point: their penalty's gradient (c * array)
+    is zero there, so a regularisation mistake on them cannot show, and symmetric units
+    may hide others. Named, with the remedy."""
+    if result.layout.founding:
+        return []
+    zero = [
+        name
+        for name, part in zip(
+            result.layout.names, result.layout.split(np.asarray(result.theta, float))
+        )
+        if not np.any(part)
+    ]
+    if not zero:
+        return []
+    are = "is" if len(zero) == 1 else "are"
+    return [
+        Finding(
+            message=(
+                f"{', '.join(zero)} {are} all zeros at the check point: a penalty on "
+                f"{'it' if len(zero) == 1 else 'them'} (c * value) is zero there, so a "
+                "regularisation mistake cannot show, and identical units can hide other "
+                "mistakes. Check again at non-zero values (e.g. small random numbers)."
+            ),
+            evidence=f"every entry of {', '.join(zero)} is exactly 0.0",
+            score=0.55 if result.agrees else 0.3,
+            kind="noise",
+        )
+    ]
+
+
 _FINDERS = (
     _summary,
     _agreement,
@@ -522,4 +563,5 @@ _FINDERS = (
     _permutation,
     _multiple_of_theta,
     _layer_confinement,
+    _all_zero_arrays,
 )
