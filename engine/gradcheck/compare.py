@@ -102,6 +102,19 @@ class MatrixComparison:
         return self.layout.column_labels(self.index)
 
 
+def _entry_names(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """'W1[0, 0]', 'W1[0, 1]', ... row-major, built with NumPy's string ufuncs (a
+    Python loop took 1.6 s for a million entries)."""
+    if not shape:
+        return np.array([name])
+    text = np.array([f"{name}["])
+    for axis, size in enumerate(shape):
+        tail = "]" if axis == len(shape) - 1 else ", "
+        labels = np.strings.add(np.arange(size).astype(str), tail)
+        text = np.strings.add(text[..., None], labels)
+    return text.reshape(-1)
+
+
 @dataclass(frozen=True, eq=False)
 class CheckResult:
     """Everything one gradient check found; views and the diagnosis read only this.
@@ -244,14 +257,10 @@ class CheckResult:
 
     def _arrays_table(self) -> pd.DataFrame:
         layout = self.layout
-        names, entries = [], []
-        for k, (name, shape) in enumerate(zip(layout.names, layout.shapes)):
-            names += [name] * layout.sizes[k]
-            if not shape:
-                entries.append(name)
-                continue
-            grid = np.indices(shape).reshape(len(shape), -1).T
-            entries += [f"{name}[{', '.join(map(str, where))}]" for where in grid.tolist()]
+        names = np.repeat(np.array(layout.names), layout.sizes)
+        entries = np.concatenate(
+            [_entry_names(name, shape) for name, shape in zip(layout.names, layout.shapes)]
+        )
         return pd.DataFrame(
             {
                 "index": np.arange(layout.n_params),
