@@ -1,5 +1,12 @@
 """`gradscope check-code FILE`: the gradient of the user's own code, run in a
-resource-limited child process on the scenario's problem, against finite differences."""
+resource-limited child process, against finite differences.
+
+Two modes. The general contract, `--loss EXPR --params EXPR [--grads EXPR]`: FILE runs
+once as a module, the expressions are evaluated in its namespace, and the check runs at
+the user's own point and data, the arrays named as the user named them. The founding
+mode, `--cost/--gradient/--convention seed|plain`: two functions called on the
+scenario's problem (the sidebar's network and data).
+"""
 
 from __future__ import annotations
 
@@ -11,26 +18,31 @@ from functools import partial
 from pathlib import Path
 
 from cli.flags import (
+    add_contract_flags,
     add_dask_flag,
     add_problem_flags,
     add_table_flag,
     bounded_float,
+    contract_eps,
     rows_to_show,
     scenario_from_flags,
 )
 from cli.terminal import EXIT_AGREE, EXIT_DIVERGE, out, refuse
 from cli.text import check_body
 from engine.diagnosis.diagnose import diagnose
+from engine.network.layout import shape_text
 from engine.runners.usercode import (
     CONVENTIONS,
     FOUNDING_CONVENTION,
     PLAIN_CONVENTION,
+    CodeRun,
     Limits,
     run_user_code,
+    run_user_contract,
 )
 from engine.scenario.parse import parse_shapes
 from engine.scenario.workload import WorkTooLarge, check_workload
-from presentation.exports import check_document
+from presentation.exports import check_document, result_sections
 
 NAME = "check-code"
 MAX_TIMEOUT = 3600.0  # one hour of wall and CPU time at most
@@ -41,14 +53,18 @@ def add_parser(commands, prog: str) -> None:
         NAME,
         prog=f"{prog} {NAME}",
         description=(
-            "Check the gradient of your own code: FILE.py defines a cost and a gradient "
-            "function; GradScope runs it in a resource-limited child process on the "
-            "scenario's problem and compares your gradient with finite differences."
+            "Check the gradient of your own code, run in a resource-limited child process, "
+            "against finite differences. With --loss and --params: FILE.py runs once as a "
+            "module (its folder's .py files importable), the expressions are evaluated in "
+            "its namespace, and the params are perturbed in place at your own point and "
+            "data. Without them: FILE.py defines a cost and a gradient function, called on "
+            "the scenario's problem (--cost, --gradient, --convention)."
         ),
         epilog="Exit status: 0 gradients agree, 1 they diverge or your code failed, 2 bad "
         "arguments.",
     )
-    parser.add_argument("file", help="Python file defining the cost and gradient functions")
+    parser.add_argument("file", help="your Python file")
+    add_contract_flags(parser)
     parser.add_argument("--cost", default="computeCost", help="cost function name (%(default)s)")
     parser.add_argument(
         "--gradient", default="gradient", help="gradient function name (%(default)s)"
@@ -96,7 +112,10 @@ def _shapes_from_flag(text: str | None) -> list[tuple[int, ...]]:
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-
+    if args.loss is not None or args.params is not None:
+        return run_contract(args, parser)
+    if args.grads is not None or args.dtype is not None:
+        parser.error("--grads and --dtype go with --loss EXPR --params EXPR")
     try:
         source = Path(args.file).read_text(encoding="utf-8")
         scenario = scenario_from_flags(args)
@@ -123,23 +142,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         dask=args.dask,
     )
     if not attempt.ok:
-        payload = {
-            "ok": False,
-            "message": attempt.message,
-            "line": attempt.line,
-            "line_text": attempt.line_text,
-            "hint": attempt.hint,
-            "output": attempt.output,
-            **isolation,
-        }
-        if args.json:
-            out(json.dumps(payload, indent=2))
-        else:
-            print(f"Your code could not be checked: {attempt.describe_error()}", file=sys.stderr)
-            if attempt.hint:
-                print(f"hint: {attempt.hint}", file=sys.stderr)
-            print(isolation["isolation_description"], file=sys.stderr)
-        return EXIT_DIVERGE
+        return _report_failure(attempt, isolation, args.json)
     result = attempt.result
     findings = diagnose(result)
     rows = rows_to_show(result, args.table)
@@ -152,6 +155,101 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             out(f"hint: {attempt.hint}")
         out("\n".join(check_body(result, findings, rows)))
     return EXIT_AGREE if result.agrees else EXIT_DIVERGE
+
+
+def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """The general contract: FILE as it is, --loss/--params/--grads in its namespace."""
+    if args.loss is None or args.params is None:
+        parser.error("--loss EXPR and --params EXPR go together (--grads EXPR is optional)")
+    if args.dask:
+        parser.error("--dask is not available with --loss/--params yet")
+    for flag, value in (("--loss", args.loss), ("--params", args.params), ("--grads", args.grads)):
+        if value is not None and not value.strip():
+            parser.error(f"{flag} needs a Python expression, got an empty one")
+    try:
+        eps = contract_eps(args)
+        if not Path(args.file).is_file():
+            raise ValueError(f"{args.file}: no such file")
+    except ValueError as error:
+        parser.error(str(error))
+    isolation = _isolation()
+    limits = Limits(wall_seconds=args.timeout, cpu_seconds=max(1, math.ceil(args.timeout)))
+    attempt = run_user_contract(
+        args.file, args.loss, args.params, args.grads, eps, args.dtype, limits
+    )
+    if not attempt.ok:
+        return _report_failure(attempt, isolation, args.json)
+    result, model = attempt.result, attempt.model
+    findings = diagnose(result)
+    rows = rows_to_show(result, args.table)
+    if args.json:
+        document = {
+            "model": model_summary(model),
+            **result_sections(result, findings, rows),
+            **isolation,
+        }
+        out(json.dumps(document, indent=2))
+    else:
+        out("\n".join(model_header(model)))
+        out(isolation["isolation_description"])
+        out("\n".join(check_body(result, findings, rows)))
+    return EXIT_AGREE if result.agrees else EXIT_DIVERGE
+
+
+def model_header(model) -> list[str]:
+    """What was checked: the user's file and arrays (not the sidebar's scenario)."""
+    arrays = ", ".join(f"{n} {shape_text(s)}" for n, s in zip(model.names, model.shapes))
+    grads = (
+        f"grads `{model.grads}`"
+        if model.grads is not None
+        else "grads returned by the loss as (loss, grads)"
+    )
+    precision = (
+        model.dtype
+        if model.dtype == model.params_dtype
+        else f"{model.dtype} (--dtype; the params are {model.params_dtype})"
+    )
+    return [
+        f"GradScope check of {model.file}: your model at its own point and data",
+        f"params `{model.params}`: {arrays}",
+        f"{model.n_params:,} parameters in {len(model.names)} arrays, checked in {precision}",
+        f"loss `{model.loss}`; {grads}",
+    ]
+
+
+def model_summary(model) -> dict:
+    """The `model` section of --json: the user's file, expressions and arrays."""
+    return {
+        "file": model.file,
+        "loss": model.loss,
+        "params": model.params,
+        "grads": model.grads,
+        "arrays": [{"name": n, "shape": list(s)} for n, s in zip(model.names, model.shapes)],
+        "n_params": model.n_params,
+        "dtype": model.dtype,
+        "params_dtype": model.params_dtype,
+    }
+
+
+def _report_failure(attempt: CodeRun, isolation: dict, as_json: bool) -> int:
+    """Why the code could not be checked: on stderr, or as JSON; exit status 1."""
+    payload = {
+        "ok": False,
+        "message": attempt.message,
+        "line": attempt.line,
+        "line_text": attempt.line_text,
+        "hint": attempt.hint,
+        "output": attempt.output,
+        **isolation,
+    }
+    if as_json:
+        out(json.dumps(payload, indent=2))
+    else:
+        print(f"Your code could not be checked: {attempt.describe_error()}", file=sys.stderr)
+        if attempt.hint:
+            print(f"hint: {attempt.hint}", file=sys.stderr)
+        print(isolation["isolation_description"], file=sys.stderr)
+    return EXIT_DIVERGE
 
 
 def _isolation() -> dict:

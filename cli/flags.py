@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from engine.gradcheck.compare import CheckResult
+from engine.network.model import validate_eps
 from engine.scenario.parse import parse_layer_sizes
 from engine.scenario.settings import Scenario
 from engine.scenario.workload import MAX_SECONDS, MAX_SEEDS
@@ -85,6 +86,46 @@ def scenario_from_flags(args: argparse.Namespace, **settings) -> Scenario:
         ) from None
     given = {name: getattr(args, name) for name in ("m", "seed", "lamb", "eps") if name in args}
     return Scenario.create(layer_sizes=layer_sizes, **given, **settings)
+
+
+def add_contract_flags(parser: argparse.ArgumentParser) -> None:
+    """check-code's general contract: Python expressions evaluated in the file's namespace."""
+    group = parser.add_argument_group(
+        "your code as it is (selects this mode)",
+        "Python expressions evaluated in FILE's namespace after it ran; the check runs at "
+        "your own point and data (the problem flags below do not apply).",
+    )
+    group.add_argument(
+        "--loss",
+        metavar="EXPR",
+        help="the loss: a number, a 0-d or 1-element array, or (loss, grads), e.g. "
+        "'net.loss(X, y)'",
+    )
+    group.add_argument(
+        "--params",
+        metavar="EXPR",
+        help="the arrays to check, perturbed in place: an array, a dict / list / tuple of "
+        "arrays, or an object whose attributes hold them, e.g. 'net.params'",
+    )
+    group.add_argument(
+        "--grads",
+        metavar="EXPR",
+        help="the gradient, evaluated after the loss, when the loss does not return it: "
+        "the params' structure, or one flat vector in their order",
+    )
+    group.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        help="the check's precision (default: the params': float32 if any is float32)",
+    )
+
+
+def contract_eps(args: argparse.Namespace) -> float:
+    """--eps for the general contract (its problem flags do not apply); ValueError names it."""
+    try:
+        return validate_eps(float(args.eps))
+    except (TypeError, ValueError):
+        raise ValueError(f"--eps must be a small positive number, got {args.eps!r}") from None
 
 
 def add_budget_flag(parser: argparse.ArgumentParser) -> None:

@@ -14,8 +14,16 @@ import pytest
 
 import engine
 from engine.bugs.examples import EXAMPLES
+from engine.runners.channel import ChannelError
 from engine.runners.sandbox import code_execution_enabled
-from engine.runners.usercode import Limits, run_user_code, source_label_hint
+from engine.runners.usercode import (
+    MAX_SOURCE_FILES,
+    Limits,
+    contract_layout,
+    run_user_code,
+    run_user_contract,
+    source_label_hint,
+)
 from tests.cli_helpers import run_cli
 
 LIMITS = Limits(wall_seconds=15, cpu_seconds=4, memory_bytes=1024**3)
@@ -179,3 +187,103 @@ def test_pasted_code_findings_name_lambda_over_m_from_the_scenario():
     run = run_user_code(example.source, PROBLEM, limits=LIMITS)
     top = engine.diagnose(run.result)[0]
     assert "lambda/m = 1/5" in top.message
+
+
+# --- the general contract: FILE as a module, --loss / --params / --grads expressions ---
+
+MODEL = """import numpy as np
+from helper import square_loss
+
+rng = np.random.default_rng(0)
+params = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
+X = rng.normal(size=(4, 3))
+
+
+def loss():
+    out = X @ params["W"] + params["b"]
+    return square_loss(out), {"W": X.T @ out, "b": out.sum(0)}
+"""
+HELPER = "import numpy as np\n\n\ndef square_loss(out):\n    return 0.5 * np.sum(out**2)\n"
+
+
+def _contract(tmp_path, loss="loss()", params="params", grads=None, source=MODEL):
+    (tmp_path / "helper.py").write_text(HELPER)
+    path = tmp_path / "model.py"
+    path.write_text(source)
+    return run_user_contract(path, loss, params, grads, limits=LIMITS)
+
+
+def test_a_helper_module_next_to_the_file_imports_and_the_arrays_keep_their_names(tmp_path):
+    run = _contract(tmp_path)
+    assert run.ok, run.describe_error()
+    assert run.result.agrees and run.model.names == ("W", "b")
+    assert run.model.shapes == ((3, 2), (2,))
+
+
+def test_the_users_folder_is_shipped_as_a_copy_the_code_cannot_change(tmp_path):
+    source = (
+        MODEL
+        + "import helper\ntry:\n    open(helper.__file__, 'a').write('x = 1')\n"
+        + "except OSError:\n    pass\n"
+    )
+    run = _contract(tmp_path, source=source)
+    assert run.ok, run.describe_error()
+    assert (tmp_path / "helper.py").read_text() == HELPER
+
+
+def test_a_loss_of_one_element_array_is_a_number(tmp_path):
+    run = _contract(tmp_path, loss="np.array([loss()[0]])", grads="loss()[1]")
+    assert run.ok and run.result.agrees
+
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        ({"params": "params["}, "--params `params[` is not a Python expression"),
+        ({"params": "params['V']"}, "KeyError in --params `params['V']`"),
+        ({"params": "X.astype(int)"}, "has dtype int64"),
+        ({"loss": "X"}, "--loss `X` returned an array of shape (4, 3)"),
+        ({"loss": "loss()[0]"}, "give --grads EXPR"),
+        (
+            {"loss": "loss()[0]", "grads": "{'W': X, 'b': X[0, :2]}"},
+            "W has shape (4, 3), but W has shape (3, 2)",
+        ),
+        ({"loss": "loss()[0] * np.nan", "grads": "loss()[1]"}, "returned nan"),
+    ],
+)
+def test_contract_input_that_does_not_fit_gets_a_message_naming_the_expression(
+    tmp_path, flags, words
+):
+    run = _contract(tmp_path, **flags)
+    assert not run.ok and words in run.message, run.message
+
+
+def test_an_expression_failing_in_the_users_code_names_the_users_line(tmp_path):
+    run = _contract(
+        tmp_path, source=MODEL + "\n\ndef broken():\n    return 1 / 0\n", loss="broken()"
+    )
+    assert not run.ok and "ZeroDivisionError in --loss `broken()`" in run.message
+    assert run.line == 15 and run.line_text == "return 1 / 0"
+
+
+def test_a_folder_with_too_many_py_files_is_refused_with_a_message(tmp_path):
+    for k in range(MAX_SOURCE_FILES + 1):
+        (tmp_path / f"m{k}.py").write_text("")
+    run = _contract(tmp_path)
+    assert not run.ok and "folder of their own" in run.message
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"names": ["W"], "shapes": [[10**6, 10**6]]},
+        {"names": ["W", "W"], "shapes": [[2], [2]]},
+        {"names": ["W"], "shapes": [[2, -1]]},
+        {"names": [1], "shapes": [[2]]},
+        {"names": ["W"], "shapes": [[2], [3]]},
+        {"names": ["W"]},
+    ],
+)
+def test_a_childs_names_and_shapes_are_validated_before_any_array_is_read(reply):
+    with pytest.raises(ChannelError):
+        contract_layout(reply)

@@ -50,19 +50,34 @@ from engine.runners.sandbox import (
     protect_server_process,
     sandbox_command,
 )
-from engine.runners.usercode_child import FOUNDING_CONVENTION, PLAIN_CONVENTION
+from engine.runners.usercode_child import (
+    CONTRACT_MODE,
+    FOUNDING_CONVENTION,
+    PLAIN_CONVENTION,
+    SOURCE_FOLDER,
+)
 
 __all__ = [
     "CONVENTIONS",
     "FOUNDING_CONVENTION",
     "PLAIN_CONVENTION",
     "CodeRun",
+    "ContractModel",
     "Limits",
     "run_user_code",
+    "run_user_contract",
 ]
 
 CONVENTIONS = (FOUNDING_CONVENTION, PLAIN_CONVENTION)
 OUTPUT_READ_LIMIT = 64 * 1024
+# The general contract: what the parent accepts from the child and ships to it.
+MAX_CONTRACT_PARAMS = 1_000_000  # entries; each costs two loss evaluations
+MAX_CONTRACT_ARRAYS = 10_000
+MAX_NAME_CHARS = 200
+MAX_NDIM = 8
+MAX_SOURCE_FILES = 200  # .py files shipped from the user's folder
+MAX_SOURCE_BYTES = 8 * 1024**2
+MAX_SOURCE_DEPTH = 3  # folders below the user's file's folder
 MESSAGE_LIMIT = 4000
 HEARTBEAT_SECONDS = 0.25
 
@@ -79,10 +94,29 @@ class CodeRun:
     result: CheckResult | None = field(default=None, repr=False)
     theta_from_code: bool = False
     isolation: str = ""
+    model: ContractModel | None = None  # the general contract: what the user's code holds
 
     def describe_error(self) -> str:
         where = f" (line {self.line}: {self.line_text})" if self.line else ""
         return f"{self.message}{where}"
+
+
+@dataclass(frozen=True)
+class ContractModel:
+    """The user's model as the general contract found it, for headers and exports."""
+
+    file: str
+    loss: str
+    params: str
+    grads: str | None
+    names: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    params_dtype: str  # the params' own precision
+    dtype: str  # the check's precision: --dtype, else the params'
+
+    @property
+    def n_params(self) -> int:
+        return sum(int(np.prod(shape, dtype=np.int64)) for shape in self.shapes)
 
 
 def run_user_code(
@@ -150,7 +184,8 @@ def run_user_code(
         (work / "import" / "engine").symlink_to(ENGINE_DIR)  # engine alone, not the project
         _write_request(work / "request", request, problem)
         start = time.monotonic()
-        outcome = _run_child(work, isolation, limits, layout, progress, heartbeat)
+        expect = Expected(layout.n_params, lambda reply: layout, exact_total=True)
+        outcome = _run_child(work, isolation, limits, expect, progress, heartbeat)
         seconds = time.monotonic() - start
         printed = _read_capped(work / "stdout.txt")
     return _code_run(outcome, source, label_base, layout, problem, eps, printed, seconds)
@@ -213,6 +248,206 @@ def _code_run(outcome, source, label_base, layout, problem, eps, printed, second
     )
 
 
+def run_user_contract(
+    file,
+    loss: str,
+    params: str,
+    grads: str | None = None,
+    eps: float = 1e-4,
+    dtype: str | None = None,
+    limits: Limits | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    heartbeat: Callable[[], None] | None = None,
+) -> CodeRun:
+    """The general contract: run `file` once as a module in the sandboxed child (its
+    folder's .py files importable), evaluate `params`, `loss` and `grads` (Python
+    expressions) in its namespace, and check the gradient at the user's own point.
+
+    The child perturbs the params in place and sends theta, the user's gradient and the
+    loss at theta and at every shifted point, with the arrays' names and shapes; the
+    names and shapes are validated here, the differences and the verdict computed here.
+    `dtype` (float32 or float64) overrides the params' own precision.
+    """
+    if dtype not in (None, "float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    path = Path(file)
+    try:
+        source = path.read_text(encoding="utf-8")
+        shipped = _sources_to_ship(path)
+    except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+        return CodeRun(False, f"{path}: {error}")
+    limits = limits or Limits()
+    isolation = detect_isolation()
+    protect_server_process()
+    request = {
+        "mode": CONTRACT_MODE,
+        "source": source,
+        "filename": path.name,
+        "module": path.stem,
+        "params": params,
+        "loss": loss,
+        "grads": grads,
+        "eps": float(eps),
+        "dask": False,
+        "sandboxed": isolation.sandboxed,
+    }
+    with tempfile.TemporaryDirectory(prefix="gradscope-") as tmp:
+        work = Path(tmp)
+        (work / "request").mkdir(mode=0o755)
+        (work / "scratch").mkdir(mode=0o700)
+        (work / "import").mkdir(mode=0o755)
+        (work / "import" / "engine").symlink_to(ENGINE_DIR)  # engine alone, not the project
+        (work / "request" / "request.json").write_text(json.dumps(request))
+        (work / "request" / "request.json").chmod(0o644)
+        _write_sources(work / "request" / SOURCE_FOLDER, shipped)
+        expect = Expected(MAX_CONTRACT_PARAMS, contract_layout)
+        start = time.monotonic()
+        outcome = _run_child(work, isolation, limits, expect, progress, heartbeat)
+        seconds = time.monotonic() - start
+        printed = _read_capped(work / "stdout.txt")
+    return _contract_run(outcome, request, str(file), dtype, printed, seconds)
+
+
+def _sources_to_ship(path: Path) -> dict[str, bytes]:
+    """The .py files of the user's folder (subfolders up to MAX_SOURCE_DEPTH deep, hidden
+    folders and symbolic links left out), by relative path; ValueError past the bounds."""
+    folder = path.resolve().parent
+    found: dict[str, bytes] = {}
+    total = 0
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        depth = len(here.relative_to(folder).parts)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if depth < MAX_SOURCE_DEPTH
+            and not d.startswith(".")
+            and d != "__pycache__"
+            and not (here / d).is_symlink()
+        )
+        for name in sorted(files):
+            target = here / name
+            if not name.endswith(".py") or target.is_symlink() or not target.is_file():
+                continue
+            if len(found) >= MAX_SOURCE_FILES:
+                raise ValueError(
+                    f"its folder holds more than {MAX_SOURCE_FILES} .py files (GradScope ships "
+                    "the folder's .py files so helpers import): put the file and its helper "
+                    "modules in a folder of their own"
+                )
+            data = target.read_bytes()
+            total += len(data)
+            if total > MAX_SOURCE_BYTES:
+                raise ValueError(
+                    f"the .py files of its folder are over {MAX_SOURCE_BYTES // 1024**2} MB "
+                    "together: put the file and its helper modules in a folder of their own"
+                )
+            found[str(target.relative_to(folder))] = data
+    return found
+
+
+def _write_sources(folder: Path, files: dict[str, bytes]) -> None:
+    """Copies (never the user's folder itself) of the .py files, read-only to the child."""
+    folder.mkdir(mode=0o755)
+    for relative, data in files.items():
+        target = folder / relative
+        for parent in reversed(target.relative_to(folder).parents[:-1]):
+            (folder / parent).mkdir(mode=0o755, exist_ok=True)
+        target.write_bytes(data)
+        target.chmod(0o644)
+
+
+def contract_layout(reply: dict) -> Layout:
+    """The layout a child's reply names, or ChannelError: names and shapes checked for
+    type, count and size here, so the child cannot make the parent allocate beyond
+    MAX_CONTRACT_PARAMS."""
+    names, shapes = reply.get("names"), reply.get("shapes")
+    if not (isinstance(names, list) and isinstance(shapes, list)):
+        raise ChannelError("the reply did not name the arrays and their shapes")
+    if not 1 <= len(names) == len(shapes) <= MAX_CONTRACT_ARRAYS:
+        raise ChannelError(
+            f"the reply named {len(names)} arrays and {len(shapes)} shapes (1 to "
+            f"{MAX_CONTRACT_ARRAYS:,} expected)"
+        )
+    total = 0
+    for name, shape in zip(names, shapes):
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
+            raise ChannelError("an array name was not a string of 1 to 200 characters")
+        if not (
+            isinstance(shape, list)
+            and len(shape) <= MAX_NDIM
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape)
+        ):
+            raise ChannelError(f"the shape of {name[:50]!r} was not a list of positive integers")
+        size = 1
+        for d in shape:
+            size *= d
+            if size > MAX_CONTRACT_PARAMS:
+                break
+        total += size
+        if total > MAX_CONTRACT_PARAMS:
+            raise ChannelError(
+                f"the params have more than {MAX_CONTRACT_PARAMS:,} entries, more than a "
+                "check-code run takes"
+            )
+    try:
+        return Layout.from_arrays(names, [tuple(shape) for shape in shapes])
+    except ValueError as error:
+        raise ChannelError(str(error)) from None
+
+
+def _contract_run(outcome, request, file, dtype, printed, seconds) -> CodeRun:
+    isolation = detect_isolation().describe()
+    common = {"seconds": seconds, "isolation": isolation}
+    if outcome.failure is not None:
+        return CodeRun(False, outcome.failure, output=printed, **common)
+    reply = outcome.reply
+    output = (_text(reply.get("output"), OUTPUT_READ_LIMIT + 1000) + printed).strip()
+    if not reply.get("ok"):
+        line = reply.get("line")
+        return CodeRun(
+            False,
+            _text(reply.get("message"), MESSAGE_LIMIT) or "Your code failed.",
+            line if isinstance(line, int) and not isinstance(line, bool) else None,
+            _text(reply.get("line_text"), 500) or None,
+            output=output,
+            **common,
+        )
+    layout, arrays = outcome.layout, outcome.arrays
+    base = arrays["cost"][0]
+    for name, what in (
+        ("cost", "the loss at the params"),
+        ("shifted", "the loss near the params"),
+        ("analytic", "the gradient"),
+        ("theta", "the params"),
+    ):
+        if not np.all(np.isfinite(arrays[name])):
+            return CodeRun(
+                False,
+                f"{what.capitalize()} contained NaN or infinite values.",
+                output=output,
+                **common,
+            )
+    params_dtype = reply.get("dtype") if reply.get("dtype") in ("float32", "float64") else "float64"
+    check_dtype = dtype or params_dtype
+    shifted = arrays["shifted"].reshape(layout.n_params, -1)
+    eps = request["eps"]
+    numerical = combine_costs(None, shifted, eps, CENTRAL, np.dtype(check_dtype).type)
+    analytic = arrays["analytic"].astype(check_dtype)
+    result = result_from_arrays(analytic, numerical, arrays["theta"], layout, float(base), eps)
+    model = ContractModel(
+        file,
+        request["loss"],
+        request["params"],
+        request["grads"],
+        layout.names,
+        layout.shapes,
+        params_dtype,
+        check_dtype,
+    )
+    return CodeRun(True, "", output=output, result=result, model=model, **common)
+
+
 def source_label_hint(source: str, label_base: int) -> str | None:
     """Octave habits in the source (y - 1 as an index) while labels are passed 0-based."""
     if label_base == 0 and re.search(r"\by\s*(\[[^\]]*\])?\s*-\s*1\b", source):
@@ -258,6 +493,19 @@ class ChildOutcome:
     failure: str | None = None  # a message when no usable reply came back
     reply: dict = field(default_factory=dict)
     arrays: dict = field(default_factory=dict)
+    layout: Layout | None = None
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the parent accepts from a child: at most `max_params` entries (this bounds
+    the pipe), the layout the reply's arrays must have (`layout_from_reply` raises
+    ChannelError for a reply it refuses), and whether progress must count exactly
+    `max_params`."""
+
+    max_params: int
+    layout_from_reply: Callable[[dict], Layout]
+    exact_total: bool = False
 
 
 class ReplyChannel:
@@ -309,10 +557,10 @@ class ReplyChannel:
             os.close(self.fd)
 
 
-def _run_child(work, isolation, limits, layout, progress, heartbeat) -> ChildOutcome:
+def _run_child(work, isolation, limits, expect, progress, heartbeat) -> ChildOutcome:
     """Start the child, feed progress and heartbeats, and always end its whole tree."""
     read_fd, write_fd = os.pipe()
-    max_bytes = 8 * layout.n_params * (2 + len(CENTRAL.steps)) + 8 * 16 + 4 * 1024**2
+    max_bytes = 8 * expect.max_params * (2 + len(CENTRAL.steps)) + 8 * 16 + 4 * 1024**2
     channel = ReplyChannel(read_fd, max_bytes)
     child_args = ["-m", "engine.runners.usercode_child", "--reply-fd", str(write_fd)]
     cgroup = CgroupRun(isolation, limits) if isolation.cgroup else None
@@ -340,7 +588,7 @@ def _run_child(work, isolation, limits, layout, progress, heartbeat) -> ChildOut
             )
         os.close(write_fd)
         write_fd = -1
-        outcome = _watch(child, channel, frames, limits, layout, progress, heartbeat, started)
+        outcome = _watch(child, channel, frames, limits, expect, progress, heartbeat, started)
         if outcome is not None:
             return outcome
         returncode = child.returncode
@@ -349,7 +597,7 @@ def _run_child(work, isolation, limits, layout, progress, heartbeat) -> ChildOut
             return ChildOutcome(f"GradScope could not read your code's reply: {channel.error}.")
         frames += channel.take_frames()
         elapsed = time.monotonic() - started
-        return _outcome_from_frames(frames, layout, returncode, limits, cgroup, elapsed, isolation)
+        return _outcome_from_frames(frames, expect, returncode, limits, cgroup, elapsed, isolation)
     finally:
         if child is not None:
             _end_tree(child)
@@ -360,7 +608,7 @@ def _run_child(work, isolation, limits, layout, progress, heartbeat) -> ChildOut
         channel.close()
 
 
-def _watch(child, channel, frames, limits, layout, progress, heartbeat, started):
+def _watch(child, channel, frames, limits, expect, progress, heartbeat, started):
     """Wait for the child, passing on progress; an outcome if it must be stopped early."""
     deadline = started + limits.wall_seconds
     last_beat = 0.0
@@ -369,13 +617,12 @@ def _watch(child, channel, frames, limits, layout, progress, heartbeat, started)
         if now > deadline:
             return ChildOutcome(
                 f"Your code did not finish within {limits.wall_seconds:g} s (an endless loop, "
-                f"or a cost far too slow to evaluate {2 * layout.n_params} times?). It was "
-                "stopped."
+                "or a cost far too slow to evaluate twice per parameter?). It was stopped."
             )
         if channel.error:
             return ChildOutcome(f"GradScope could not read your code's reply: {channel.error}.")
         new = channel.take_frames()
-        frames += [f for f in new if not _report_progress(f, progress, layout)]
+        frames += [f for f in new if not _report_progress(f, progress, expect)]
         if heartbeat is not None and now - last_beat >= HEARTBEAT_SECONDS:
             last_beat = now
             heartbeat()
@@ -383,7 +630,7 @@ def _watch(child, channel, frames, limits, layout, progress, heartbeat, started)
     return None
 
 
-def _report_progress(frame, progress, layout) -> bool:
+def _report_progress(frame, progress, expect) -> bool:
     """True if `frame` was a progress message (passed on only when it makes sense)."""
     try:
         message = decode_json(*frame)
@@ -397,7 +644,8 @@ def _report_progress(frame, progress, layout) -> bool:
         and isinstance(value, list)
         and len(value) == 2
         and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        and 0 <= value[0] <= value[1] == layout.n_params
+        and 0 <= value[0] <= value[1] <= expect.max_params
+        and (value[1] == expect.max_params or not expect.exact_total)
     ):
         progress(value[0], value[1])
     return True
@@ -406,9 +654,9 @@ def _report_progress(frame, progress, layout) -> bool:
 REPLY_ARRAYS = ("theta", "analytic", "cost", "shifted")
 
 
-def _outcome_from_frames(frames, layout, returncode, limits, cgroup, elapsed, isolation):
+def _outcome_from_frames(frames, expect, returncode, limits, cgroup, elapsed, isolation):
     """Exactly one reply, then its arrays in order, in the sizes the parent expects."""
-    frames = [f for f in frames if not _report_progress(f, None, layout)]
+    frames = [f for f in frames if not _report_progress(f, None, expect)]
     if not frames:
         return ChildOutcome(_death_message(returncode, limits, cgroup, elapsed, isolation))
     try:
@@ -420,6 +668,7 @@ def _outcome_from_frames(frames, layout, returncode, limits, cgroup, elapsed, is
             if len(frames) > 1:
                 raise ChannelError("more data followed the reply")
             return ChildOutcome(reply=reply)
+        layout = expect.layout_from_reply(reply)
         sizes = {
             "theta": layout.n_params,
             "analytic": layout.n_params,
@@ -436,7 +685,7 @@ def _outcome_from_frames(frames, layout, returncode, limits, cgroup, elapsed, is
         }
     except ChannelError as error:
         return ChildOutcome(f"GradScope could not read your code's reply: {error}.")
-    return ChildOutcome(reply=reply, arrays=arrays)
+    return ChildOutcome(reply=reply, arrays=arrays, layout=layout)
 
 
 def _end_tree(child: subprocess.Popen) -> None:

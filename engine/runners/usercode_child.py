@@ -30,6 +30,10 @@ from engine.runners import channel
 # plain one: f(theta), with the matrix shapes given apart.
 FOUNDING_CONVENTION = "seed"
 PLAIN_CONVENTION = "plain"
+# The general contract: the user's file runs as a module, then --params, --loss and
+# --grads are Python expressions evaluated in its namespace (engine.params.structure).
+CONTRACT_MODE = "contract"
+SOURCE_FOLDER = "src"  # in the request folder: the .py files of the user's folder
 USER_FILENAME = "<your code>"
 OUTPUT_LIMIT = 64 * 1024
 MESSAGE_LIMIT = 2000
@@ -95,7 +99,11 @@ def main(argv: list[str]) -> int:
     output = BoundedOutput()
     sys.stdout = sys.stderr = output
     lock_down(folder, request)
-    reply, arrays = run(request, folder, request["source"].splitlines(), args.reply_fd)
+    lines = request["source"].splitlines()
+    if request.get("mode") == CONTRACT_MODE:
+        reply, arrays = run_contract(request, folder, lines, args.reply_fd)
+    else:
+        reply, arrays = run(request, folder, lines, args.reply_fd)
     reply["output"] = output.text()
     channel.write_json(args.reply_fd, {"reply": reply})
     for values in arrays:
@@ -211,6 +219,96 @@ def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[d
         return reply, []
     reply = {"ok": True, "theta_from_code": theta_from_code}
     return reply, [theta, analytic, np.array([float(base)]), shifted.ravel()]
+
+
+def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
+    """(reply, arrays) for the general contract: the file runs once as a module, its
+    folder importable; the params are perturbed in place, entry by entry, and the loss
+    read at each step. The reply names the arrays and their shapes; the arrays are
+    theta, the user's gradient, the loss at theta and at each shifted point."""
+    import types
+
+    import numpy as np
+
+    from engine.network.pieces import CENTRAL
+    from engine.params.structure import (
+        ContractError,
+        flatten_params,
+        match_grads,
+        read_loss,
+        shifted_losses,
+    )
+
+    sys.path.insert(0, str(folder / SOURCE_FOLDER))
+    stem = request.get("module") or "user_module"
+    module = types.ModuleType(stem)
+    module.__file__ = str(folder / SOURCE_FOLDER / request.get("filename", "code.py"))
+    if stem.isidentifier() and stem not in sys.modules:
+        sys.modules[stem] = module  # dataclasses, pickling and helpers find it by name
+    namespace = module.__dict__
+    try:
+        code = compile(request["source"], USER_FILENAME, "exec")
+        exec(code, namespace)  # noqa: S102 - running the user's code is this module's job
+    except BaseException as error:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
+        return describe(error, lines, "while running your file"), []
+    expressions = {}
+    for role in ("params", "loss", "grads"):
+        text = request.get(role)
+        if text is None:
+            continue
+        try:
+            expressions[role] = compile(text.strip(), f"<--{role}>", "eval")
+        except SyntaxError as error:
+            message = f"--{role} `{text}` is not a Python expression: {error.msg}."
+            return {"ok": False, "message": message, "line": None, "line_text": None}, []
+
+    def evaluate(role: str):
+        return eval(expressions[role], namespace)  # noqa: S307 - the user's own expression
+
+    stage = "in --params `{}`".format(request["params"])
+    try:
+        params = flatten_params(evaluate("params"), request["params"])
+        stage = "in --loss `{}`".format(request["loss"])
+        base, grads = read_loss(evaluate("loss"), request["loss"])
+        if "grads" in expressions:
+            stage = "in --grads `{}`".format(request["grads"])
+            grads = evaluate("grads")
+            grads_expression = request["grads"]
+        elif grads is None:
+            raise ContractError(
+                f"--loss `{request['loss']}` returned one number and no gradient: give "
+                "--grads EXPR, or make the loss return (loss, grads)."
+            )
+        else:
+            grads_expression = f"{request['loss']}[1]"
+        analytic = match_grads(grads, params, grads_expression)  # a copy, before any step
+        theta = params.vector()
+        stage = "in --loss `{}` at a shifted point".format(request["loss"])
+        last = [0.0]
+
+        def progress(done, total):
+            now = time.monotonic()
+            if now - last[0] >= 0.2 or done == total:
+                last[0] = now
+                channel.write_json(reply_fd, {"progress": [done, total]})
+
+        def loss_at():
+            return read_loss(evaluate("loss"), request["loss"])[0]
+
+        steps = [s for s in CENTRAL.steps if s != 0.0]
+        shifted = shifted_losses(params, loss_at, request["eps"], steps, progress)
+    except ContractError as error:
+        reply = {"ok": False, "message": _shortened(str(error)), "line": None, "line_text": None}
+        return reply, []
+    except BaseException as error:  # noqa: BLE001
+        return describe(error, lines, stage), []
+    reply = {
+        "ok": True,
+        "names": params.names,
+        "shapes": [list(shape) for shape in params.shapes],
+        "dtype": params.dtype(),
+    }
+    return reply, [theta, analytic, np.array([base]), shifted.ravel()]
 
 
 def _dask_costs(cost, theta, indices, eps, stencil, dtype, progress):

@@ -1,0 +1,220 @@
+"""The general contract's pure logic (engine.params): params structures flattened into
+named arrays, in-place perturbation, loss values, grads matched to params; and
+`check_params`, the contract in this process."""
+
+import numpy as np
+import pytest
+
+from engine.params.check import check_params
+from engine.params.structure import (
+    ContractError,
+    expression_name,
+    flatten_params,
+    match_grads,
+    read_loss,
+    shifted_losses,
+)
+
+
+class Net:
+    def __init__(self):
+        self.sizes = [2, 3, 1]  # ints: not params
+        self.labels = np.array([0, 1])  # integers: not params
+        self.biases = [np.zeros((3, 1)), np.ones((1, 1))]
+        self.weights = [np.ones((3, 2)), np.full((1, 3), 2.0)]
+        self.name = "net"
+
+
+def test_dict_params_are_named_by_their_keys_and_unrolled_row_major_in_order():
+    params = {"W1": np.arange(6.0).reshape(2, 3), "b1": np.array([7.0, 8.0])}
+    flat = flatten_params(params, "model.params")
+    assert flat.names == ["W1", "b1"]
+    assert flat.shapes == [(2, 3), (2,)]
+    assert flat.vector().tolist() == [0, 1, 2, 3, 4, 5, 7, 8]
+
+
+def test_an_objects_float_array_attributes_are_its_params_in_definition_order():
+    flat = flatten_params(Net(), "net")
+    assert flat.names == ["biases[0]", "biases[1]", "weights[0]", "weights[1]"]
+
+
+def test_a_tuple_display_names_each_part_by_its_own_expression():
+    net = Net()
+    flat = flatten_params((net.biases, net.weights), "(net.biases, net.weights)")
+    assert flat.names == ["biases[0]", "biases[1]", "weights[0]", "weights[1]"]
+
+
+def test_a_single_array_or_list_is_named_by_its_expression():
+    assert flatten_params(np.zeros(3), "theta").names == ["theta"]
+    assert flatten_params([np.zeros(2), np.zeros(1)], "net.weights").names == [
+        "weights[0]",
+        "weights[1]",
+    ]
+    assert expression_name("NN.getParams()") == "NN.getParams()"
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ({"W": np.zeros(3, dtype=int)}, "W has dtype int64"),
+        ({"W": np.zeros(3)[::1].view()}, None),  # a writable view is fine
+        (np.frombuffer(b"\0" * 24), "read-only"),
+        ({"lr": 0.1}, "lr is a float, not an array"),
+        ("text", "p is a str, not an array"),
+        (len, "did you mean to call it"),
+    ],
+)
+def test_params_that_cannot_be_perturbed_in_place_are_refused_by_name(value, words):
+    if words is None:
+        flatten_params(value, "p")
+        return
+    with pytest.raises(ContractError, match=words):
+        flatten_params(value, "p")
+
+
+def test_two_params_sharing_memory_are_refused_naming_both():
+    W = np.zeros((2, 3))
+    with pytest.raises(ContractError, match="W and row share memory"):
+        flatten_params({"W": W, "row": W[0]}, "p")
+
+
+@pytest.mark.parametrize(
+    "value, loss",
+    [(1.5, 1.5), (np.float32(1.5), 1.5), (np.array(1.5), 1.5), (np.array([[1.5]]), 1.5)],
+)
+def test_a_loss_is_a_number_a_0d_or_a_one_element_array(value, loss):
+    assert read_loss(value) == (loss, None)
+
+
+def test_a_loss_pair_carries_the_grads():
+    grads = {"W": np.ones(2)}
+    assert read_loss((2.0, grads)) == (2.0, grads)
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        (np.ones(3), r"array of shape \(3,\), not a single number"),
+        ("x", "a str, not a single number"),
+        (float("nan"), "returned nan"),
+    ],
+)
+def test_a_loss_that_is_not_a_finite_number_is_refused_naming_the_expression(value, words):
+    with pytest.raises(ContractError, match=words) as error:
+        read_loss(value, "net.loss(X)")
+    assert "net.loss(X)" in str(error.value)
+
+
+def test_dict_grads_are_matched_by_key_whatever_their_order():
+    flat = flatten_params({"W": np.zeros((2, 2)), "b": np.zeros(2)}, "p")
+    grads = {"b": np.array([5.0, 6.0]), "W": np.arange(4.0).reshape(2, 2)}
+    assert match_grads(grads, flat).tolist() == [0, 1, 2, 3, 5, 6]
+
+
+def test_grads_may_be_one_flat_vector_in_the_params_order():
+    flat = flatten_params({"W": np.zeros((2, 2)), "b": np.zeros(2)}, "p")
+    assert match_grads(np.arange(6.0), flat).tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_grads_tuple_matches_an_objects_attributes_by_position():
+    net = Net()
+    grads = ([np.ones((3, 1)), np.ones((1, 1))], [np.ones((3, 2)), np.ones((1, 3))])
+    assert match_grads(grads, flatten_params(net, "net")).size == 3 + 1 + 6 + 3
+
+
+def test_grads_shapes_may_differ_only_by_axes_of_length_one():
+    flat = flatten_params({"b": np.zeros((3, 1))}, "p")
+    assert match_grads({"b": np.ones(3)}, flat).tolist() == [1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "grads, words",
+    [
+        (
+            {"W": np.zeros((3, 2)), "b": np.zeros(2)},
+            r"W has shape \(3, 2\), but W has shape \(2, 3\)",
+        ),
+        ({"W": np.zeros((2, 3))}, "no gradient for b"),
+        ({"W": np.zeros((2, 3)), "b": np.array([0.0, np.nan])}, "NaN .* in b at \\(1,\\)"),
+        ({"W": "x", "b": np.zeros(2)}, "gradient of W is a str"),
+        (np.zeros(5), r"one array of shape \(5,\)"),
+    ],
+)
+def test_grads_that_do_not_match_the_params_are_refused_naming_the_array(grads, words):
+    flat = flatten_params({"W": np.zeros((2, 3)), "b": np.zeros(2)}, "p")
+    with pytest.raises(ContractError, match=words):
+        match_grads(grads, flat, "net.grads")
+
+
+def test_each_entry_is_moved_in_place_and_restored_bit_for_bit():
+    W = np.array([[0.1, -0.2], [0.3, 1e-300]])
+    original = W.copy()
+    seen = []
+
+    def loss():
+        seen.append(W.copy())
+        return float(np.sum(W**2))
+
+    flat = flatten_params({"W": W}, "p")
+    shifted = shifted_losses(flat, loss, 1e-3, steps=(1.0, -1.0))
+    assert shifted.shape == (4, 2)
+    assert np.array_equal(W, original) and W.tobytes() == original.tobytes()
+    assert seen[0][0, 0] == 0.1 + 1e-3 and seen[1][0, 0] == 0.1 - 1e-3
+    assert np.allclose((shifted[:, 0] - shifted[:, 1]) / 2e-3, 2 * original.ravel())
+
+
+def test_an_entry_is_restored_even_when_the_loss_raises():
+    W = np.array([1.0, 2.0])
+
+    def loss():
+        if W[0] != 1.0:
+            raise RuntimeError("boom")
+        return 0.0
+
+    with pytest.raises(RuntimeError):
+        shifted_losses(flatten_params({"W": W}, "p"), loss, 1e-3)
+    assert W.tolist() == [1.0, 2.0]
+
+
+def test_a_loss_not_finite_at_a_shifted_point_names_the_entry():
+    W = np.array([1.0, 2.0])
+    flat = flatten_params({"W": W}, "p")
+    with pytest.raises(ContractError, match=r"W\[1\] moved by"):
+        shifted_losses(flat, lambda: np.inf if W[1] != 2.0 else 0.0, 1e-3)
+
+
+def _two_layer(bug=False):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    params = {"W1": rng.normal(size=(4, 3)), "b1": rng.normal(size=3)}
+    params["W2"], params["b2"] = rng.normal(size=(3, 2)), rng.normal(size=2)
+
+    def loss():
+        h = np.tanh(X @ params["W1"] + params["b1"])
+        out = h @ params["W2"] + params["b2"]
+        d = (out - y) / len(X)
+        dh = d @ params["W2"].T * (1 - h**2)
+        grads = {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ d, "b2": d.sum(0)}
+        if bug:
+            grads["b2"] = grads["b2"] * 2
+        return 0.5 * np.sum((out - y) ** 2) / len(X), grads
+
+    return loss, params
+
+
+def test_check_params_agrees_on_a_correct_model_and_names_the_buggy_array():
+    loss, params = _two_layer()
+    result = check_params(loss, params)
+    assert result.agrees and [m.name for m in result.matrices] == ["W1", "b1", "W2", "b2"]
+    loss, params = _two_layer(bug=True)
+    result = check_params(loss, params)
+    assert [m.name for m in result.matrices if not m.agrees] == ["b2"]
+
+
+def test_check_params_takes_float32_params_at_float32s_noise_floor():
+    loss, params = _two_layer()
+    params32 = {k: v.astype(np.float32) for k, v in params.items()}
+    params.clear()
+    params.update(params32)
+    result = check_params(lambda: float(loss()[0]), params, grads=lambda: loss()[1])
+    assert result.dtype == "float32" and result.agrees
