@@ -50,3 +50,8 @@ def test_epsilon_figure_is_log_log_with_the_current_eps_marked():
 def test_training_figure_overlays_named_runs():
     fig = figures.training_curves({"with bugs": [3, 2, 2], "fixed": [3, 1, 0.5]})
     assert [t.name for t in fig.data] == ["with bugs", "fixed"]
+
+
+def test_founding_heatmap_titles_keep_rows_x_columns():
+    fig = figures.matrix_heatmaps(seed_result().matrices[0])
+    assert fig.layout.title.text.startswith("Theta1 (5x4): ")

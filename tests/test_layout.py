@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.network.layout import Layout
 
@@ -138,3 +140,24 @@ def test_shape_text_writes_matrices_as_rows_x_columns_and_others_as_tuples():
 def test_bad_arrays_raise_value_error_saying_what_is_wrong(names, shapes, match):
     with pytest.raises(ValueError, match=match):
         Layout.from_arrays(names, shapes)
+
+
+user_shapes = st.lists(
+    st.lists(st.integers(1, 4), min_size=0, max_size=4).map(tuple), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(user_shapes)
+def test_every_user_entry_has_one_position_and_one_name_matching_numpys_row_major_order(shapes):
+    names = [f"a{k}" for k in range(len(shapes))]
+    layout = Layout.from_arrays(names, shapes)
+    vector = np.arange(float(layout.n_params))
+    parts = layout.split(vector)
+    described = set()
+    for index in range(layout.n_params):
+        k, where = layout.position(index)
+        assert parts[k][where] == index
+        described.add(layout.describe(index))
+    assert len(described) == layout.n_params
+    np.testing.assert_array_equal(layout.unroll(parts), vector)
