@@ -304,3 +304,42 @@ def test_an_all_zero_array_at_the_check_point_is_reported_with_the_remedy():
     top = diagnose(r)[0]
     assert r.agrees and top.message.startswith("b1 is all zeros at the check point")
     assert "non-zero values" in top.message
+
+
+# --- the app's shared views ------------------------------------------------------------
+
+
+def _components_app():
+    import numpy as np
+
+    import engine
+    from engine.diagnosis.diagnose import diagnose
+    from ui.components import status_card, styled_table
+
+    arrays = [("W1", (4, 3)), ("b1", (3,)), ("K", (2, 3, 2, 2)), ("s", ())]
+
+    def gradient(t):
+        g = t.copy()
+        g[13] += 1.0
+        return g
+
+    result = engine.check_functions(
+        lambda t: float(0.5 * t @ t), gradient, np.linspace(0.5, 1.5, 40), arrays=arrays
+    )
+    status_card(result, diagnose(result))
+    styled_table(result, only_diverging=True)
+
+
+def test_status_card_and_table_show_the_users_arrays():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_components_app, default_timeout=60).run()
+    assert not at.exception
+    assert [m.label for m in at.metric][2:] == [
+        "W1 (4×3)",
+        "b1 (3,)",
+        "K (2, 3, 2, 2)",
+        "s (scalar)",
+    ]
+    table = at.dataframe[0].value
+    assert table["entry"].tolist() == ["b1[1]"]

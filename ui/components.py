@@ -45,7 +45,7 @@ def status_card(result: CheckResult, findings: list[Finding]) -> None:
         )
         for col, m in zip(cols[2:], result.matrices):
             col.metric(
-                f"{m.name} ({shape_label(m)})",
+                array_label(m),
                 f"{m.n_diverging} diverge",
                 delta=f"relative difference {m.relative_difference:.2g}",
                 delta_color="off",
@@ -56,10 +56,16 @@ def status_card(result: CheckResult, findings: list[Finding]) -> None:
 
 
 def shape_label(m) -> str:
-    """'5×4' for a matrix, '(10,)' for a vector, '()' for a scalar, '(2, 3, 2, 2)' beyond."""
+    """'5×4' for a matrix, '(10,)' for a vector, 'scalar', '(2, 3, 2, 2)' beyond."""
     if len(m.shape) == 2:
         return f"{m.shape[0]}×{m.shape[1]}"
-    return m.shape_text
+    return m.shape_text if m.shape else "scalar"
+
+
+def array_label(m) -> str:
+    """'Theta1 (5×4)', 'b1 (10,)', 's (scalar)', 'K (2, 3, 2, 2)'."""
+    label = shape_label(m)
+    return f"{m.name} {label}" if label.startswith("(") else f"{m.name} ({label})"
 
 
 def top_finding(finding: Finding) -> None:
