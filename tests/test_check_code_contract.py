@@ -7,7 +7,10 @@ founding question, Ng's ex4, scipy-style functions), and an object's attributes.
 variant is written to a folder of its own with its helper modules and run through the
 CLI in a fresh interpreter, as a user would: every correct program agrees, every buggy
 one fails with the diverging arrays named by the user's names, and no other array.
-The runs share one pool (two at a time) and each test reads its own result.
+Layer pairs pass as the manifest writes them (a tuple display of inputs, the loss
+sum(forward(...)[0] * dout), the backward call as grads). A get/set-params object, whose
+getter returns a new vector, gets a message. The runs share one pool (two at a time)
+and each test reads its own result.
 """
 
 import json
@@ -22,7 +25,15 @@ from tests.corpus.manifest import PROGRAMS, write_variant
 
 pytestmark = pytest.mark.skipif(not code_execution_enabled(), reason="user code is off")
 
-COVERED = ("cs231n-model", "cs231n-loss-function", "nielsen", "f-theta", "ng-ex4", "founding")
+COVERED = (
+    "cs231n-model",
+    "cs231n-loss-function",
+    "nielsen",
+    "f-theta",
+    "ng-ex4",
+    "founding",
+    "layer-pairs",  # the manifest's sum(forward * dout) and backward(...) expressions
+)
 PROGRAMS_COVERED = [p for p in PROGRAMS if p.convention in COVERED]
 # (program, variant): None is the correct program; extras whose expectation is "pass",
 # and the float32 one (a correct float32 cost read at float32's noise floor)
@@ -65,6 +76,10 @@ def runs(tmp_path_factory):
         folder = tmp_path_factory.mktemp(f"nielsen-object-{bug}")
         path = write_variant(nielsen, bug, folder)
         jobs[("object", bug)] = _args(nielsen, path, OBJECT_PARAMS)
+
+    getset = next(p for p in PROGRAMS if p.convention == "get-set-params")
+    path = write_variant(getset, None, tmp_path_factory.mktemp("getset"))
+    jobs[("getset", None)] = [*_args(getset, path)[:-3], "--table", "none"]
 
     def one(args):
         code, out, err = run_cli(*args, timeout=120)
@@ -115,3 +130,8 @@ def test_float32_params_are_checked_in_float32(runs):
     _, document = runs[(softmax.file, "float32")]
     assert document["model"]["dtype"] == "float32"
     assert document["result"]["dtype"] == "float32"
+
+
+def test_a_getter_returning_a_new_vector_gets_a_message_not_a_verdict(runs):
+    code, err = runs[("getset", None)]
+    assert code == 1 and "gave a new array" in err and "NN.getParams()" in err

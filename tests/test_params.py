@@ -12,6 +12,7 @@ from engine.params.structure import (
     flatten_params,
     match_grads,
     read_loss,
+    same_arrays,
     shifted_losses,
 )
 
@@ -218,3 +219,10 @@ def test_check_params_takes_float32_params_at_float32s_noise_floor():
     params.update(params32)
     result = check_params(lambda: float(loss()[0]), params, grads=lambda: loss()[1])
     assert result.dtype == "float32" and result.agrees
+
+
+def test_params_evaluated_again_must_be_the_very_same_arrays():
+    params = {"W": np.zeros(2)}
+    same_arrays(flatten_params(params, "p"), flatten_params(params, "p"))
+    with pytest.raises(ContractError, match="gave a new array for W"):
+        same_arrays(flatten_params(params, "p"), flatten_params({"W": np.zeros(2)}, "p"))

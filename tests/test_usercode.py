@@ -249,6 +249,7 @@ def test_a_loss_of_one_element_array_is_a_number(tmp_path):
             "W has shape (4, 3), but W has shape (3, 2)",
         ),
         ({"loss": "loss()[0] * np.nan", "grads": "loss()[1]"}, "returned nan"),
+        ({"params": "{'W': params['W'].copy(), 'b': params['b']}"}, "gave a new array for W"),
     ],
 )
 def test_contract_input_that_does_not_fit_gets_a_message_naming_the_expression(

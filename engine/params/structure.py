@@ -290,6 +290,24 @@ def _refuse_shared_memory(arrays: list[ParamArray], expression: str) -> None:
                 )
 
 
+def same_arrays(params: Params, again: Params) -> None:
+    """ContractError unless `again` (the params expression evaluated after the loss)
+    holds the very arrays of `params`: only then does a step in place reach the loss."""
+    for before, after in zip(params.arrays, again.arrays):
+        if after.array is not before.array:
+            raise ContractError(
+                f"--params `{params.expression}` gave a new array for {before.name} when "
+                "evaluated again after the loss: GradScope moves the params in place, so they "
+                "must be the arrays the loss reads (a getter returning a copy, or a loss that "
+                "replaces its arrays, cannot be checked this way)."
+            )
+    if again.names != params.names:
+        raise ContractError(
+            f"--params `{params.expression}` held {params.names} before the loss and "
+            f"{again.names} after it."
+        )
+
+
 # --- loss ----------------------------------------------------------------------------
 
 

@@ -236,6 +236,7 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         flatten_params,
         match_grads,
         read_loss,
+        same_arrays,
         shifted_losses,
     )
 
@@ -282,6 +283,8 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         else:
             grads_expression = f"{request['loss']}[1]"
         analytic = match_grads(grads, params, grads_expression)  # a copy, before any step
+        stage = "in --params `{}` evaluated again".format(request["params"])
+        same_arrays(params, flatten_params(evaluate("params"), request["params"]))
         theta = params.vector()
         stage = "in --loss `{}` at a shifted point".format(request["loss"])
         last = [0.0]
