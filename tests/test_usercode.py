@@ -288,3 +288,12 @@ def test_a_folder_with_too_many_py_files_is_refused_with_a_message(tmp_path):
 def test_a_childs_names_and_shapes_are_validated_before_any_array_is_read(reply):
     with pytest.raises(ChannelError):
         contract_layout(reply)
+
+
+def test_a_loss_too_slow_for_the_time_limit_is_stopped_early_with_the_numbers(tmp_path):
+    source = MODEL + "import time\nbig = np.zeros(2000)\n\n\ndef slow():\n    time.sleep(0.01)\n"
+    source += "    return float(np.sum(big**2)), 2 * big\n"
+    start = time.monotonic()
+    run = _contract(tmp_path, source=source, loss="slow()", params="big")
+    assert not run.ok and "4,000 evaluations" in run.message and "raise --timeout" in run.message
+    assert time.monotonic() - start < 8

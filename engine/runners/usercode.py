@@ -288,6 +288,7 @@ def run_user_contract(
         "loss": loss,
         "grads": grads,
         "eps": float(eps),
+        "wall_seconds": limits.wall_seconds,
         "dask": False,
         "sandboxed": isolation.sandboxed,
     }

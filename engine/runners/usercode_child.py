@@ -37,6 +37,7 @@ SOURCE_FOLDER = "src"  # in the request folder: the .py files of the user's fold
 USER_FILENAME = "<your code>"
 OUTPUT_LIMIT = 64 * 1024
 MESSAGE_LIMIT = 2000
+STARTED = time.monotonic()  # the child's start: the time limit counts from about here
 
 
 class BoundedOutput(io.TextIOBase):
@@ -288,12 +289,15 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         theta = params.vector()
         stage = "in --loss `{}` at a shifted point".format(request["loss"])
         last = [0.0]
+        loop_start = time.monotonic()
+        budget = float(request.get("wall_seconds") or 0) - (loop_start - STARTED)
 
         def progress(done, total):
             now = time.monotonic()
             if now - last[0] >= 0.2 or done == total:
                 last[0] = now
                 channel.write_json(reply_fd, {"progress": [done, total]})
+                _refuse_if_too_slow(done, total, now - loop_start, budget)
 
         def loss_at():
             return read_loss(evaluate("loss"), request["loss"])[0]
@@ -312,6 +316,24 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         "dtype": params.dtype(),
     }
     return reply, [theta, analytic, np.array([base]), shifted.ravel()]
+
+
+def _refuse_if_too_slow(done: int, total: int, elapsed: float, budget: float) -> None:
+    """Stop early, with the numbers, when the loop clearly cannot finish in the time
+    the run has (rather than be killed at the limit without a word on why)."""
+    from engine.params.structure import ContractError
+
+    if budget <= 0 or done >= total or elapsed < 1.0:
+        return
+    projected = elapsed / done * total
+    if projected > 1.2 * budget:
+        per_loss = elapsed / (2 * done)
+        raise ContractError(
+            f"your loss takes about {per_loss * 1000:.3g} ms; {2 * total:,} evaluations (two "
+            f"per parameter, {total:,} parameters) need about {projected:.0f} s, more than "
+            f"the {budget:.0f} s left of the time limit: raise --timeout, or check a smaller "
+            "model or fewer examples."
+        )
 
 
 def _dask_costs(cost, theta, indices, eps, stencil, dtype, progress):
