@@ -542,8 +542,9 @@ def _all_zero_arrays(result: CheckResult) -> list[Finding]:
             message=(
                 f"{', '.join(zero)} {are} all zeros at the check point: a penalty on "
                 f"{'it' if len(zero) == 1 else 'them'} (c * value) is zero there, so a "
-                "regularisation mistake cannot show, and identical units can hide other "
-                "mistakes. Check again at non-zero values (e.g. small random numbers)."
+                "regularisation mistake on "
+                f"{'it' if len(zero) == 1 else 'them'} cannot show. Check again at non-zero "
+                "values (e.g. small random numbers)."
             ),
             evidence=f"every entry of {', '.join(zero)} is exactly 0.0",
             score=0.55 if result.agrees else 0.3,
