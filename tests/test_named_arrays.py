@@ -343,3 +343,12 @@ def test_status_card_and_table_show_the_users_arrays():
     ]
     table = at.dataframe[0].value
     assert table["entry"].tolist() == ["b1[1]"]
+
+
+def test_a_gradient_divided_by_a_count_the_loss_does_not_have_is_named_as_1_over_it():
+    def averaged(arrays):
+        arrays[1] /= 32
+
+    text = _messages(check(averaged))
+    assert "constant 0.0312 times the numerical one in b1 (1/32)" in text
+    assert "a division by 32" in text

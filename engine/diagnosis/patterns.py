@@ -317,12 +317,20 @@ def _scale_factor_of_arrays(result: CheckResult) -> list[Finding]:
         return []
     m_known = result.lambda_and_m[1] if result.lambda_and_m else None
     seen = ConstantFactor(k, m_known, float(ratios.min()), float(ratios.max()))
+    hint, example = seen.hint, "e.g. a missing division by the batch size"
+    inverse = 1 / k
+    if abs(k) < 1 and abs(inverse - round(inverse)) < 1e-6 * abs(inverse):
+        hint = f" (1/{round(inverse)})"
+        example = (
+            f"e.g. a division by {round(abs(inverse))} (a batch size, or a mean where the "
+            "loss sums) that the loss does not have"
+        )
     return [
         Finding(
             message=(
                 f"The analytic gradient is a constant {fmt(k)} times the numerical one in "
-                f"{_names(diverging)}{seen.hint}: a constant factor is wrong somewhere in the "
-                "gradient (or in the loss), e.g. a missing division by the batch size."
+                f"{_names(diverging)}{hint}: a constant factor is wrong somewhere in the "
+                f"gradient (or in the loss), {example}."
             ),
             evidence=(
                 f"ratios analytic/numerical in {_names(diverging)} span "
