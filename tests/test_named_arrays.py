@@ -252,7 +252,7 @@ def test_a_transposed_square_array_is_named_as_column_major():
     t = np.random.default_rng(1).normal(size=9)
     r = engine.check_functions(lambda v: float(0.5 * v @ v), gradient, t, arrays=[("W", (3, 3))])
     text = _messages(r)
-    assert "W hold the right values in column-major order" in text
+    assert "W holds the right values in column-major order" in text
     assert_no_founding_words(text)
 
 
@@ -352,3 +352,25 @@ def test_a_gradient_divided_by_a_count_the_loss_does_not_have_is_named_as_1_over
     text = _messages(check(averaged))
     assert "constant 0.0312 times the numerical one in b1 (1/32)" in text
     assert "a division by 32" in text
+
+
+def test_an_array_whose_gradient_is_never_filled_in_is_named():
+    def placeholder(arrays):
+        arrays[0][:] = 0.0
+
+    top = diagnose(check(placeholder))[0]
+    assert top.message.startswith("The analytic gradient of W1 is exactly 0")
+
+
+def test_an_all_zero_array_ranks_below_the_divergence_when_the_check_fails():
+    t = theta()
+    LAYOUT.split(t)[1][:] = 0.0
+
+    def gradient(v):
+        g = v.copy()
+        g[0] += 1.0
+        return g
+
+    r = engine.check_functions(lambda v: float(0.5 * v @ v), gradient, t, arrays=ARRAYS)
+    kinds = [f.kind for f in diagnose(r)]
+    assert kinds.index("summary") < kinds.index("noise")

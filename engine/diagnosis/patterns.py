@@ -315,6 +315,19 @@ def _scale_factor_of_arrays(result: CheckResult) -> list[Finding]:
     k = float(np.median(ratios))
     if abs(k - 1) < 1e-3 or abs(k + 1) < 1e-3 or not np.allclose(ratios, k, rtol=1e-6):
         return []
+    if k == 0:
+        names = _names(diverging)
+        return [
+            Finding(
+                message=(
+                    f"The analytic gradient of {names} is exactly 0 where the numerical one is "
+                    f"not: the gradient of {names} is never filled in (left as a zero "
+                    "placeholder, or computed and not stored)."
+                ),
+                evidence=f"every usable entry of {names} has analytic 0.0",
+                score=0.85,
+            )
+        ]
     m_known = result.lambda_and_m[1] if result.lambda_and_m else None
     seen = ConstantFactor(k, m_known, float(ratios.min()), float(ratios.max()))
     hint, example = seen.hint, "e.g. a missing division by the batch size"
@@ -356,7 +369,8 @@ def _permutation(result: CheckResult) -> list[Finding]:
         findings.append(
             Finding(
                 message=(
-                    f"{_names(column_major)} hold the right values in column-major order: "
+                    f"{_names(column_major)} {'holds' if len(column_major) == 1 else 'hold'} "
+                    "the right values in column-major order: "
                     "the gradient was transposed or flattened with order='F' while the "
                     "parameters are row-major. The numbers are right, the places are wrong."
                 ),
@@ -442,6 +456,7 @@ def _multiple_of_arrays(result: CheckResult) -> list[Finding]:
     verb = "differs" if sum(bad) == 1 else "differ"
     seen = MultipleOfTheta(c, in_bias=False, lambda_and_m=result.lambda_and_m)
     rest = ", and every other array agrees" if others else ""
+    penalty = seen.as_lambda_over_m if result.lambda_and_m else " (the regularisation strength?)"
     biases = all(result.layout.is_bias(m.index) for m, b in zip(result.matrices, bad) if b)
     if biases and c > 0 and others:
         why = (
@@ -458,7 +473,7 @@ def _multiple_of_arrays(result: CheckResult) -> list[Finding]:
         Finding(
             message=(
                 f"{names} {verb} by exactly analytic - numerical = {fmt(c)}"
-                f"{seen.as_lambda_over_m} times the parameters themselves{rest}: {why}"
+                f"{penalty} times the parameters themselves{rest}: {why}"
             ),
             evidence=f"differences fit c * parameters with c = {c:.6g}",
             score=0.8,
@@ -555,7 +570,7 @@ def _all_zero_arrays(result: CheckResult) -> list[Finding]:
                 "values (e.g. small random numbers)."
             ),
             evidence=f"every entry of {', '.join(zero)} is exactly 0.0",
-            score=0.55 if result.agrees else 0.3,
+            score=0.55 if result.agrees else 0.15,  # below the summary when failing
             kind="noise",
         )
     ]
