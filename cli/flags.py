@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.gradcheck.compare import CheckResult
 from engine.network.model import validate_eps
+from engine.params.structure import DTYPE_NAMES
 from engine.scenario.parse import parse_layer_sizes
 from engine.scenario.settings import Scenario
 from engine.scenario.workload import MAX_SECONDS, MAX_SEEDS
@@ -115,7 +116,7 @@ def add_contract_flags(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--dtype",
-        choices=("float32", "float64"),
+        choices=DTYPE_NAMES,
         help="the check's precision (default: the params': float32 if any is float32)",
     )
 

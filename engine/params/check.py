@@ -18,14 +18,13 @@ from engine.network.layout import Layout
 from engine.network.model import validate_eps
 from engine.network.pieces import CENTRAL
 from engine.params.structure import (
+    DTYPE_NAMES,
     ContractError,
     flatten_params,
     match_grads,
     read_loss,
     shifted_losses,
 )
-
-DTYPES = ("float32", "float64")
 
 
 def check_params(
@@ -55,7 +54,7 @@ def check_params(
         raise ContractError(
             "loss must be a callable taking no arguments, e.g. lambda: net.loss(X, y)"
         )
-    if dtype is not None and dtype not in DTYPES:
+    if dtype is not None and dtype not in DTYPE_NAMES:
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     eps = validate_eps(eps)
     flat = flatten_params(params, "params")

@@ -26,6 +26,7 @@ import numpy as np
 MAX_ARRAYS = 10_000
 MAX_DEPTH = 12
 FLOAT_DTYPES = (np.float32, np.float64)
+DTYPE_NAMES = tuple(np.dtype(kind).name for kind in FLOAT_DTYPES)  # the check's precisions
 
 
 class ContractError(ValueError):
@@ -86,7 +87,7 @@ class Params:
     def dtype(self) -> str:
         """float64 when every array is float64, else float32 (the check's precision)."""
         kinds = {a.array.dtype for a in self.arrays}
-        return "float64" if kinds == {np.dtype(np.float64)} else "float32"
+        return np.dtype(np.float64 if kinds == {np.dtype(np.float64)} else np.float32).name
 
 
 # --- params --------------------------------------------------------------------------

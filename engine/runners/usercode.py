@@ -38,6 +38,7 @@ from engine.gradcheck.numerical import combine_costs
 from engine.network.layout import Layout
 from engine.network.model import Problem
 from engine.network.pieces import CENTRAL
+from engine.params.structure import DTYPE_NAMES
 from engine.runners.channel import ChannelError, FrameReader, decode_array, decode_json
 from engine.runners.sandbox import (
     ENGINE_DIR,
@@ -268,7 +269,7 @@ def run_user_contract(
     names and shapes are validated here, the differences and the verdict computed here.
     `dtype` (float32 or float64) overrides the params' own precision.
     """
-    if dtype not in (None, "float32", "float64"):
+    if dtype is not None and dtype not in DTYPE_NAMES:
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     path = Path(file)
     try:
@@ -429,7 +430,7 @@ def _contract_run(outcome, request, file, dtype, printed, seconds) -> CodeRun:
                 output=output,
                 **common,
             )
-    params_dtype = reply.get("dtype") if reply.get("dtype") in ("float32", "float64") else "float64"
+    params_dtype = reply.get("dtype") if reply.get("dtype") in DTYPE_NAMES else DTYPE_NAMES[-1]
     check_dtype = dtype or params_dtype
     shifted = arrays["shifted"].reshape(layout.n_params, -1)
     eps = request["eps"]
