@@ -212,7 +212,8 @@ def model_header(model) -> list[str]:
     return [
         f"GradScope check of {model.file}: your model at its own point and data",
         f"params `{model.params}`: {arrays}",
-        f"{model.n_params:,} parameters in {len(model.names)} arrays, checked in {precision}",
+        f"{model.n_params:,} parameters in {len(model.names)} "
+        f"{'array' if len(model.names) == 1 else 'arrays'}, checked in {precision}",
         f"loss `{model.loss}`; {grads}",
     ]
 

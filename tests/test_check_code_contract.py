@@ -135,3 +135,23 @@ def test_float32_params_are_checked_in_float32(runs):
 def test_a_getter_returning_a_new_vector_gets_a_message_not_a_verdict(runs):
     code, err = runs[("getset", None)]
     assert code == 1 and "gave a new array" in err and "NN.getParams()" in err
+
+
+def test_the_text_output_starts_with_the_users_model_not_a_scenario(tmp_path):
+    cs231n = next(p for p in PROGRAMS if p.file == "cs231n_two_layer_net.py")
+    path = write_variant(cs231n, "db2-not-averaged", tmp_path)
+    code, out, _ = run_cli("check-code", path, "--loss", cs231n.loss, "--params", cs231n.params)
+    lines = out.splitlines()
+    assert code == 1 and lines[0].startswith(f"GradScope check of {path}: your model")
+    assert lines[1] == "params `net.params`: W1 5x8, b1 (8,), W2 8x3, b2 (3,)"
+    assert lines[2] == "75 parameters in 4 arrays, checked in float64"
+    assert "layers" not in out.split("Isolation")[0] and "b2[1]" in out
+
+
+def test_contract_flags_need_both_loss_and_params(tmp_path):
+    path = tmp_path / "f.py"
+    path.write_text("import numpy as np\ntheta = np.zeros(2)\n")
+    code, _, err = run_cli("check-code", path, "--params", "theta")
+    assert code == 2 and "--loss EXPR and --params EXPR go together" in err
+    code, _, err = run_cli("check-code", path, "--grads", "theta")
+    assert code == 2 and "--grads and --dtype go with --loss" in err
