@@ -297,3 +297,12 @@ def test_a_loss_too_slow_for_the_time_limit_is_stopped_early_with_the_numbers(tm
     run = _contract(tmp_path, source=source, loss="slow()", params="big")
     assert not run.ok and "4,000 evaluations" in run.message and "raise --timeout" in run.message
     assert time.monotonic() - start < 8
+
+
+def test_a_loss_failing_at_a_shifted_point_names_the_entry_that_moved(tmp_path):
+    source = (
+        MODEL + "\n\ndef picky():\n    assert params['b'][1] == B1, 'moved'\n    return loss()\n"
+    )
+    run = _contract(tmp_path, source=source + "B1 = params['b'][1]\n", loss="picky()")
+    assert not run.ok and "with b[1] moved by" in run.message, run.message
+    assert run.line_text == "assert params['b'][1] == B1, 'moved'"

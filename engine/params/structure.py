@@ -525,6 +525,12 @@ def shifted_losses(
                             f"{float(move):+.3g}: the loss must be finite near the params."
                         )
                     out[row, k] = value
+            except ContractError:
+                raise
+            except Exception as error:  # the user's loss failed at this step: say where
+                if hasattr(error, "add_note"):
+                    error.add_note(f"with {entry_label(entry, index)} moved by {float(move):+.3g}")
+                raise
             finally:
                 array[index] = original
             row += 1

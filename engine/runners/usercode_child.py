@@ -308,7 +308,8 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         reply = {"ok": False, "message": _shortened(str(error)), "line": None, "line_text": None}
         return reply, []
     except BaseException as error:  # noqa: BLE001
-        return describe(error, lines, stage), []
+        notes = getattr(error, "__notes__", None) or []
+        return describe(error, lines, " ".join([stage, *notes[-1:]])), []
     reply = {
         "ok": True,
         "names": params.names,
