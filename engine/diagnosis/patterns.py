@@ -389,9 +389,10 @@ def _permutation(result: CheckResult) -> list[Finding]:
                 tuple(MatrixSeen(m.name, m.n_diverging, m.analytic.size) for m in matrices),
                 column_major=in_column_major_order,
             )
+            hold = "holds" if len(matrices) == 1 and not result.layout.founding else "hold"
             generic = Finding(
                 message=(
-                    f"{seen.names} hold the right values in the wrong places (a permutation): "
+                    f"{seen.names} {hold} the right values in the wrong places (a permutation): "
                     "check how the gradient is reshaped and unrolled."
                 ),
                 evidence="sorted analytic and numerical values agree within the noise floor",
