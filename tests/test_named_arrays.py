@@ -374,3 +374,14 @@ def test_an_all_zero_array_ranks_below_the_divergence_when_the_check_fails():
     r = engine.check_functions(lambda v: float(0.5 * v @ v), gradient, t, arrays=ARRAYS)
     kinds = [f.kind for f in diagnose(r)]
     assert kinds.index("summary") < kinds.index("noise")
+
+
+def test_a_penalty_on_some_entries_only_names_those_entries():
+    t = theta()
+
+    def bias_row_regularised(arrays):
+        arrays[0][3] += 0.1 * LAYOUT.split(t)[0][3]  # W1's last row holds a folded-in bias
+
+    text = _messages(check(bias_row_regularised))
+    assert "3 entries (W1[3, 0], W1[3, 1], W1[3, 2]) differ by exactly" in text
+    assert_no_founding_words(text)

@@ -452,7 +452,7 @@ def _multiple_of_arrays(result: CheckResult) -> list[Finding]:
         return []
     c = _fit_multiple(d_bad, t_bad, tol)
     if c is None:
-        return []
+        return _multiple_on_entries(result, diffs, thetas)
     names = _names(m for m, b in zip(result.matrices, bad) if b)
     verb = "differs" if sum(bad) == 1 else "differ"
     seen = MultipleOfTheta(c, in_bias=False, lambda_and_m=result.lambda_and_m)
@@ -477,6 +477,35 @@ def _multiple_of_arrays(result: CheckResult) -> list[Finding]:
                 f"{penalty} times the parameters themselves{rest}: {why}"
             ),
             evidence=f"differences fit c * parameters with c = {c:.6g}",
+            score=0.8,
+        )
+    ]
+
+
+def _multiple_on_entries(result: CheckResult, diffs, thetas) -> list[Finding]:
+    """The user's arrays: only some entries (e.g. a bias row folded into W) differ, by
+    exactly c times their own values, and every other entry agrees."""
+    tol = result.noise.absolute
+    d = np.concatenate([x.ravel() for x in diffs])
+    t = np.concatenate([x.ravel() for x in thetas])
+    bad = np.asarray(result.diverging)
+    if bad.all() or np.any(np.abs(d[~bad]) > 10 * tol):
+        return []
+    c = _fit_multiple(d[bad], t[bad], tol)
+    if c is None:
+        return []
+    idx = np.flatnonzero(bad)
+    where = ", ".join(result.layout.describe(int(i)) for i in idx[:4])
+    where += "..." if idx.size > 4 else ""
+    return [
+        Finding(
+            message=(
+                f"{idx.size} entries ({where}) differ by exactly analytic - numerical = "
+                f"{fmt(c)} times the parameters themselves, and every other entry agrees: "
+                "these entries are penalised in one of loss and gradient and not in the "
+                "other (a bias folded into the weights, regularised by mistake?)."
+            ),
+            evidence=f"differences of the diverging entries fit c * parameters with c = {c:.6g}",
             score=0.8,
         )
     ]
