@@ -17,6 +17,7 @@ from engine.bugs.examples import EXAMPLES
 from engine.runners.channel import ChannelError
 from engine.runners.sandbox import code_execution_enabled
 from engine.runners.usercode import (
+    MAX_SOURCE_BYTES,
     MAX_SOURCE_FILES,
     Limits,
     contract_layout,
@@ -306,3 +307,9 @@ def test_a_loss_failing_at_a_shifted_point_names_the_entry_that_moved(tmp_path):
     run = _contract(tmp_path, source=source + "B1 = params['b'][1]\n", loss="picky()")
     assert not run.ok and "with b[1] moved by" in run.message, run.message
     assert run.line_text == "assert params['b'][1] == B1, 'moved'"
+
+
+def test_a_folder_with_too_many_bytes_of_python_is_refused_with_a_message(tmp_path):
+    (tmp_path / "big.py").write_bytes(b"#" * (MAX_SOURCE_BYTES + 1))
+    run = _contract(tmp_path)
+    assert not run.ok and "MB together" in run.message

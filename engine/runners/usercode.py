@@ -337,7 +337,8 @@ def _sources_to_ship(path: Path) -> dict[str, bytes]:
                     "the folder's .py files so helpers import): put the file and its helper "
                     "modules in a folder of their own"
                 )
-            data = target.read_bytes()
+            with open(target, "rb") as source:  # never more than the bound allows
+                data = source.read(MAX_SOURCE_BYTES - total + 1)
             total += len(data)
             if total > MAX_SOURCE_BYTES:
                 raise ValueError(
