@@ -7,7 +7,8 @@ The public API is `__all__` below. The subpackages are internal, as `jax/_src` i
 `network` (the built-in network and its swappable pieces), `gradcheck` (finite
 differences, noise floor, comparison, screen, sweep), `bugs` (the catalogue, one
 module per mistake), `diagnosis` (from two gradients to a named mistake), `scenario`
-(the settings of a check, their codecs and workload) and `runners` (user code in a
+(the settings of a check, their codecs and workload), `params` (the user's own
+parameters as they hold them: dicts, lists, objects) and `runners` (user code in a
 sandbox, Dask, training).
 """
 
@@ -21,6 +22,7 @@ from engine.gradcheck.noise import NoiseFloor
 from engine.gradcheck.numerical import loop_gradient, network_numerical_gradient
 from engine.network.layout import Layout
 from engine.network.model import Problem, cost, gradient, make_problem
+from engine.params.check import check_params
 
 __all__ = [
     "BUGS",
@@ -34,6 +36,7 @@ __all__ = [
     "Problem",
     "check",
     "check_functions",
+    "check_params",
     "check_problem",
     "cost",
     "diagnose",
