@@ -3,12 +3,10 @@
 import hashlib
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine.bugs.examples import EXAMPLES
 from engine.diagnosis.diagnose import diagnose
 from engine.network.layout import Layout
-from engine.runners.runqueue import AlreadyQueued, shared_queue
 from engine.runners.sandbox import (
     ENABLE_VARIABLE,
     code_execution_enabled,
@@ -19,7 +17,9 @@ from engine.runners.usercode import CONVENTIONS, FOUNDING_CONVENTION, run_user_c
 from engine.scenario.parse import parse_shapes
 from presentation import figures
 from ui import cache
+from ui.coderun import queued_run
 from ui.components import findings_list, noise_note, status_badge, styled_table
+from ui.contract_mode import contract_mode, keep_typed_values
 from ui.frame import frame
 from ui.share import chart, release_upload
 
@@ -41,6 +41,21 @@ isolation = detect_isolation()
 refusal = code_policy(isolation, st.get_option("server.address"))
 if refusal:
     st.info(refusal, icon=":material/lock:")
+    st.stop()
+
+MODES = {
+    "functions": "Cost and gradient functions (the seed's calling conventions)",
+    "contract": "Your model as it is (loss, params and grads expressions)",
+}
+OLD_MODE_KEYS = ("code-example", "code-source", "code-cost", "code-gradient", "code-convention")
+keep_typed_values()
+for key in OLD_MODE_KEYS + ("code-labels", "code-dask", "code-only-diverging"):
+    if key in st.session_state:  # kept while the other mode is shown
+        st.session_state[key] = st.session_state[key]
+mode = st.radio("What to check", list(MODES), key="code-mode", format_func=MODES.get)
+st.caption(isolation.describe())
+if mode == "contract":
+    contract_mode(scenario)
     st.stop()
 
 st.markdown(
@@ -170,55 +185,25 @@ signature = hashlib.sha256(
 ).hexdigest()
 
 
-class RunProgress:
-    """The progress bar of one run. Every update is a Streamlit call, and a Streamlit call
-    raises when the session was closed or rerun: that is how a run learns to end."""
-
-    def __init__(self):
-        self.value, self.text = 0.0, "Starting your code in the sandbox…"
-        self.bar = st.progress(self.value, text=self.text)
-
-    def waiting(self, position: int) -> None:
-        self.show(0.0, f"Waiting for a place to run your code: number {position} in line")
-
-    def progress(self, done: int, total: int) -> None:
-        self.show(done / total, f"Numerical gradient: {done} of {total} parameters")
-
-    def heartbeat(self) -> None:
-        self.show(self.value, self.text)
-
-    def show(self, value: float, text: str) -> None:
-        self.value, self.text = value, text
-        self.bar.progress(value, text=text)
-
-
 def check_now() -> None:
     """Wait for a place in the server's queue, then run the code in the sandbox."""
-    shown = RunProgress()
-    context = get_script_run_ctx()
-    owner = context.session_id if context else "no-session"
-    try:
-        with shared_queue().place(owner, on_wait=shown.waiting):
-            shown.show(0.0, "Starting your code in the sandbox…")
-            run = run_user_code(
-                source,
-                scenario.problem(),
-                cost_name,
-                gradient_name,
-                convention,
-                shapes,
-                scenario.eps,
-                label_base,
-                progress=shown.progress,
-                dask=dask,
-                heartbeat=shown.heartbeat,
-            )
-    except AlreadyQueued:
-        st.warning("Your previous run is still going; wait for it to finish.")
-        return
-    finally:
-        shown.bar.empty()
-    st.session_state["code-run"] = (signature, run)
+    run = queued_run(
+        lambda shown: run_user_code(
+            source,
+            scenario.problem(),
+            cost_name,
+            gradient_name,
+            convention,
+            shapes,
+            scenario.eps,
+            label_base,
+            progress=shown.progress,
+            dask=dask,
+            heartbeat=shown.heartbeat,
+        )
+    )
+    if run is not None:
+        st.session_state["code-run"] = (signature, run)
 
 
 if st.button("Run the check", type="primary", icon=":material/play_arrow:"):

@@ -122,3 +122,134 @@ def test_code_longer_than_the_limit_is_refused_with_a_message():
     at = open_page(start_app(), "code")
     at.text_area(key="code-source").input("x = 1\n" * 60_000).run()
     assert "longer than" in at.error[0].value
+
+
+# --- "your model as it is": the general contract with pasted or uploaded sources ---
+
+
+def contract_page(example=None):
+    at = open_page(start_app(), "code")
+    at.radio(key="code-mode").set_value("contract").run()
+    if example:
+        at.selectbox(key="contract-example").select(example).run()
+    assert not at.exception
+    return at
+
+
+def run_contract(at):
+    next(b for b in at.button if b.label == "Run the check").click().run()
+    assert not at.exception
+    return at
+
+
+def zip_of(files: dict) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def upload_files(at, files):
+    at.radio(key="contract-kind").set_value("files").run()
+    at.file_uploader[0].set_value(files).run()
+    assert not at.exception
+    return at
+
+
+def test_the_contract_mode_runs_an_example_and_names_the_users_arrays():
+    at = run_contract(contract_page("nielsen-network"))
+    said = texts(at)
+    assert "FAIL" in said
+    assert "params `(net.biases, net.weights)`: biases[0] 4x1, biases[1] 2x1" in said
+    assert "weights[0] (4×4)" in [m.label for m in at.metric]
+    titles = [f["layout"]["title"]["text"] for f in plotly_figures(at)]
+    assert titles[2].startswith("weights[0] (4x4): 12 of 16 entries diverge")
+    assert "Theta" not in said and "output layer" not in said
+    downloads = [e.proto.label for e in at.get("download_button")]
+    assert {"Report (HTML, works offline)", "JSON of the run"} <= set(downloads)
+
+
+def test_the_contract_runs_json_export_and_report_describe_the_users_model():
+    import json
+
+    from engine.diagnosis.diagnose import diagnose
+    from presentation.report import build_report
+    from ui.contract_mode import export_json, model_lines
+
+    at = run_contract(contract_page("cs231n-two-layer"))
+    run = at.session_state["contract-run"][1]
+    document = json.loads(export_json(run, diagnose(run.result)))
+    assert [a["name"] for a in document["model"]["arrays"]] == ["W1", "b1", "W2", "b2"]
+    assert document["result"]["status"] == "pass" and len(document["parameters"]) == 83
+    report = build_report(None, run.result, [], subject="; ".join(model_lines(run)))
+    assert "W1 4x10, b1 (10,), W2 10x3, b2 (3,)" in report
+
+
+def test_a_bad_expression_gives_a_message_naming_it_and_no_run():
+    at = contract_page()
+    at.text_input(key="contract-params").input("net.params[").run()
+    assert not at.exception
+    assert "cannot be checked as it is" in at.error[0].value
+    assert "The params expression `net.params[` is not a Python expression" in texts(at)
+    assert not [b for b in at.button if b.label == "Run the check"]
+
+
+def test_a_zip_of_a_folder_with_a_helper_module_runs_from_the_chosen_main_file():
+    model = (
+        "import numpy as np\nfrom helpers import half_square\n\n"
+        "w = np.arange(1.0, 4.0)\n\n\ndef loss():\n    return half_square(w), w.copy()\n"
+    )
+    helper = "import numpy as np\n\n\ndef half_square(v):\n    return 0.5 * float(np.sum(v**2))\n"
+    archive = zip_of({"proj/model.py": model, "proj/helpers.py": helper, "proj/README": "x"})
+    at = upload_files(contract_page(), ("proj.zip", archive, "application/zip"))
+    options = at.selectbox(key="contract-main").options
+    assert [o.split(" (")[0] for o in options] == ["proj/helpers.py", "proj/model.py"]
+    at.selectbox(key="contract-main").set_value("proj/model.py")
+    at.text_input(key="contract-loss").input("loss()")
+    at.text_input(key="contract-params").input("w")
+    at.text_input(key="contract-grads").input("").run()
+    assert "with 1 helper module importable" in texts(at)
+    at = run_contract(at)
+    assert "PASS" in texts(at) and "params `w`: w (3,)" in texts(at)
+
+
+@pytest.mark.parametrize(
+    "files, words",
+    [
+        ({"../outside.py": "x = 1"}, "leaves its folder"),
+        ({"/etc/model.py": "x = 1"}, "leaves its folder"),
+        ({"big.py": "#" * (8 * 1024**2 + 1)}, "MB together"),
+    ],
+)
+def test_an_oversized_or_path_escaping_zip_is_refused_with_a_message(files, words):
+    at = upload_files(contract_page(), ("model.zip", zip_of(files), "application/zip"))
+    assert "That upload was refused." in at.error[0].value
+    assert words in texts(at) and "model.zip" in texts(at)
+    assert not [b for b in at.button if b.label == "Run the check"]
+    assert at.file_uploader[0].key == "contract-upload-1"  # a fresh box; the file is gone
+
+
+def test_switching_examples_fills_the_code_and_the_three_expressions():
+    at = contract_page("flat-theta")
+    assert "def cost_function(theta):" in at.text_area(key="contract-source").value
+    assert at.text_input(key="contract-loss").value == "cost_function(theta)"
+    assert at.text_input(key="contract-params").value == "theta"
+    assert at.text_input(key="contract-grads").value == ""
+    at.selectbox(key="contract-example").select("affine-layer").run()
+    assert at.text_input(key="contract-params").value == "(x, w, b)"
+    assert at.text_input(key="contract-grads").value.startswith("affine_backward(dout")
+
+
+def test_what_was_typed_in_one_mode_is_kept_while_the_other_is_shown():
+    at = contract_page()
+    at.text_input(key="contract-loss").input("net.loss(X, y, reg=0.0)").run()
+    at.radio(key="code-mode").set_value("functions").run()
+    at.text_input(key="code-cost").input("myCost").run()
+    at.radio(key="code-mode").set_value("contract").run()
+    assert at.text_input(key="contract-loss").value == "net.loss(X, y, reg=0.0)"
+    at.radio(key="code-mode").set_value("functions").run()
+    assert at.text_input(key="code-cost").value == "myCost"

@@ -20,10 +20,12 @@ from engine.runners.usercode import (
     MAX_SOURCE_BYTES,
     MAX_SOURCE_FILES,
     Limits,
+    check_sources,
     contract_layout,
     run_user_code,
     run_user_contract,
     source_label_hint,
+    sources_from_zip,
 )
 from tests.cli_helpers import run_cli
 
@@ -313,3 +315,70 @@ def test_a_folder_with_too_many_bytes_of_python_is_refused_with_a_message(tmp_pa
     (tmp_path / "big.py").write_bytes(b"#" * (MAX_SOURCE_BYTES + 1))
     run = _contract(tmp_path)
     assert not run.ok and "MB together" in run.message
+
+
+# --- the same contract from sources given directly (the app's pasted and uploaded code) ---
+
+
+def _zip(files: dict) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_sources_given_directly_run_as_a_file_does_with_its_helper_importable(tmp_path):
+    from_file = _contract(tmp_path)
+    sources = sources_from_zip(_zip({"proj/model.py": MODEL, "proj/helper.py": HELPER}))
+    direct = run_user_contract(sources, "loss()", "params", limits=LIMITS, main="proj/model.py")
+    assert direct.ok, direct.describe_error()
+    assert direct.model.file == "proj/model.py" and direct.model.names == ("W", "b")
+    np.testing.assert_array_equal(direct.result.numerical, from_file.result.numerical)
+
+
+def test_only_the_main_files_folder_is_shipped_by_its_relative_paths():
+    shipped, main = check_sources(
+        {"a/model.py": b"", "a/sub/h.py": b"", "b/other.py": b"", "a/notes.txt": b""},
+        "a/model.py",
+    )
+    assert main == "model.py" and sorted(shipped) == ["model.py", "sub/h.py"]
+
+
+@pytest.mark.parametrize(
+    "files, main, words",
+    [
+        ({"../x.py": b""}, "../x.py", "leaves its folder"),
+        ({"/abs/x.py": b""}, "/abs/x.py", "leaves its folder"),
+        ({"a\\x.py": b""}, "a\\x.py", "backslash"),
+        ({"x.py": b"#" * (MAX_SOURCE_BYTES + 1)}, "x.py", "MB together"),
+        ({f"m{k}.py": b"" for k in range(MAX_SOURCE_FILES + 1)}, "m0.py", "at most"),
+        ({"x.py": b""}, "y.py", "not among the files"),
+    ],
+)
+def test_sources_beyond_the_bounds_are_refused_with_the_reason(files, main, words):
+    with pytest.raises(ValueError, match=words):
+        check_sources(files, main)
+    run = run_user_contract(files, "0", "x", main=main, limits=LIMITS)
+    assert not run.ok and words in run.message
+
+
+@pytest.mark.parametrize(
+    "files, words",
+    [
+        ({"../evil.py": "x = 1"}, "leaves its folder"),
+        ({"big.py": "#" * (MAX_SOURCE_BYTES + 1)}, "MB together"),
+        ({"notes.txt": "x"}, "no .py file"),
+    ],
+)
+def test_a_zip_past_the_bounds_is_refused_without_reading_beyond_them(files, words):
+    with pytest.raises(ValueError, match=words):
+        sources_from_zip(_zip(files))
+
+
+def test_a_damaged_zip_is_a_message():
+    with pytest.raises(ValueError, match="not a readable zip"):
+        sources_from_zip(b"PK\x03\x04 not really")

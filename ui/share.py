@@ -210,11 +210,19 @@ def confirm_restored(result) -> None:
         )
 
 
-def chart(fig, key: str, scenario: Scenario, name: str, in_report: bool = False) -> None:
+def chart(
+    fig,
+    key: str,
+    scenario: Scenario,
+    name: str,
+    in_report: bool = False,
+    file_name: str | None = None,
+) -> None:
     """A Plotly chart (its toolbar saves PNG) plus a standalone interactive HTML download.
 
     `in_report` adds the figure to this view's HTML report (the check's own heatmaps
-    and scatter are always in it).
+    and scatter are always in it). The download is named after the scenario, or
+    `file_name` (the user's own code's charts).
     """
     st.plotly_chart(fig, key=key, width="stretch")
     if in_report:
@@ -222,7 +230,7 @@ def chart(fig, key: str, scenario: Scenario, name: str, in_report: bool = False)
     st.download_button(
         "Download chart (interactive HTML)",
         data=lambda: fig.to_html(include_plotlyjs=True),
-        file_name=report_filename(scenario, "html").replace(".html", f"-{name}.html"),
+        file_name=file_name or report_filename(scenario, "html").replace(".html", f"-{name}.html"),
         mime="text/html",
         on_click="ignore",
         type="tertiary",

@@ -16,6 +16,7 @@ here. The code can still lie about its own cost, which is its own loss.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -26,9 +27,10 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -65,6 +67,8 @@ __all__ = [
     "CodeRun",
     "ContractModel",
     "Limits",
+    "check_sources",
+    "sources_from_zip",
     "run_user_code",
     "run_user_contract",
 ]
@@ -79,6 +83,7 @@ MAX_NDIM = 8
 MAX_SOURCE_FILES = 200  # .py files shipped from the user's folder
 MAX_SOURCE_BYTES = 8 * 1024**2
 MAX_SOURCE_DEPTH = 3  # folders below the user's file's folder
+MAX_ZIP_ENTRIES = 2000  # entries of an uploaded archive, .py or not
 MESSAGE_LIMIT = 4000
 HEARTBEAT_SECONDS = 0.25
 
@@ -118,6 +123,19 @@ class ContractModel:
     @property
     def n_params(self) -> int:
         return sum(int(np.prod(shape, dtype=np.int64)) for shape in self.shapes)
+
+    def as_dict(self) -> dict:
+        """The model section of an export: file, expressions, arrays, count, precision."""
+        return {
+            "file": self.file,
+            "loss": self.loss,
+            "params": self.params,
+            "grads": self.grads,
+            "arrays": [{"name": n, "shape": list(s)} for n, s in zip(self.names, self.shapes)],
+            "n_params": self.n_params,
+            "dtype": self.dtype,
+            "params_dtype": self.params_dtype,
+        }
 
 
 def run_user_code(
@@ -259,11 +277,16 @@ def run_user_contract(
     limits: Limits | None = None,
     progress: Callable[[int, int], None] | None = None,
     heartbeat: Callable[[], None] | None = None,
+    *,
+    main: str | None = None,
 ) -> CodeRun:
-    """The general contract: run `file` once as a module in the sandboxed child (its
-    folder's .py files importable), evaluate `params`, `loss` and `grads` (Python
-    expressions) in its namespace, and check the gradient at the user's own point.
+    """The general contract: run the user's main file once as a module in the sandboxed
+    child (the .py files of its folder importable), evaluate `params`, `loss` and `grads`
+    (Python expressions) in its namespace, and check the gradient at the user's own point.
 
+    `file` is a path (its folder's .py files are shipped, as `check-code FILE` does), or
+    the sources themselves, `{relative path: bytes}` (pasted or uploaded in the app),
+    with `main` naming the file to run; both are bounded by `check_sources`.
     The child perturbs the params in place and sends theta, the user's gradient and the
     loss at theta and at every shifted point, with the arrays' names and shapes; the
     names and shapes are validated here, the differences and the verdict computed here.
@@ -271,20 +294,30 @@ def run_user_contract(
     """
     if dtype is not None and dtype not in DTYPE_NAMES:
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    path = Path(file)
-    try:
-        source = path.read_text(encoding="utf-8")
-        shipped = _sources_to_ship(path)
-    except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
-        return CodeRun(False, f"{path}: {error}")
+    if isinstance(file, dict):
+        label = main or (next(iter(file)) if len(file) == 1 else "your code")
+        try:
+            shipped, main = check_sources(file, main)
+            source = shipped[main].decode("utf-8")
+        except ValueError as error:  # UnicodeDecodeError is a ValueError
+            return CodeRun(False, f"{label}: {error}")
+    else:
+        path = Path(file)
+        try:
+            source = path.read_text(encoding="utf-8")
+            shipped = _sources_to_ship(path)
+        except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+            return CodeRun(False, f"{path}: {error}")
+        main, label = path.name, str(file)
     limits = limits or Limits()
     isolation = detect_isolation()
     protect_server_process()
+    main_path = PurePosixPath(main)
     request = {
         "mode": CONTRACT_MODE,
         "source": source,
-        "filename": path.name,
-        "module": path.stem,
+        "filename": main_path.name,
+        "module": main_path.stem,
         "params": params,
         "loss": loss,
         "grads": grads,
@@ -307,7 +340,107 @@ def run_user_contract(
         outcome = _run_child(work, isolation, limits, expect, progress, heartbeat)
         seconds = time.monotonic() - start
         printed = _read_capped(work / "stdout.txt")
-    return _contract_run(outcome, request, str(file), dtype, printed, seconds)
+    return _contract_run(outcome, request, label, dtype, printed, seconds)
+
+
+def check_sources(files: dict, main: str | None = None) -> tuple[dict[str, bytes], str]:
+    """Sources given as `{relative path: bytes}` (pasted or uploaded), and the main file,
+    as the child gets them: the .py files of the main file's folder and below, by their
+    path relative to it (as `check-code FILE` ships FILE's folder). ValueError with the
+    reason for paths that are absolute or climb out ('..'), more than MAX_SOURCE_FILES
+    files, MAX_SOURCE_BYTES bytes or MAX_SOURCE_DEPTH folders, or a main file that is
+    not among them. `main` may be left out when there is one file."""
+    if not isinstance(files, dict) or not files:
+        raise ValueError("no .py file was given")
+    if len(files) > MAX_SOURCE_FILES:
+        raise ValueError(
+            f"{len(files)} files were given; at most {MAX_SOURCE_FILES} .py files are shipped"
+        )
+    clean: dict[str, bytes] = {}
+    total = 0
+    for name, data in files.items():
+        path = safe_relative_path(name)
+        if not isinstance(data, bytes):
+            raise ValueError(f"{path}: its content is not bytes")
+        total += len(data)
+        if total > MAX_SOURCE_BYTES:
+            raise ValueError(
+                f"the files are over {MAX_SOURCE_BYTES // 1024**2} MB together: keep the "
+                "model and its helper modules only"
+            )
+        clean[str(path)] = data
+    if main is None and len(clean) == 1:
+        main = next(iter(clean))
+    main_path = safe_relative_path(main) if main else None
+    if main_path is None or str(main_path) not in clean:
+        raise ValueError(f"the main file {main!r} is not among the files given")
+    folder = main_path.parent
+    shipped = {
+        str(PurePosixPath(name).relative_to(folder)): data
+        for name, data in clean.items()
+        if PurePosixPath(name).is_relative_to(folder) and name.endswith(".py")
+    }
+    for name in shipped:
+        if len(PurePosixPath(name).parts) - 1 > MAX_SOURCE_DEPTH:
+            raise ValueError(
+                f"{name} lies more than {MAX_SOURCE_DEPTH} folders below the main file"
+            )
+    return shipped, str(main_path.relative_to(folder))
+
+
+def sources_from_zip(data: bytes) -> dict[str, bytes]:
+    """The .py files of a zip archive (a folder with helper modules), by path, read no
+    further than the bounds; ValueError saying why for a damaged archive, more than
+    MAX_ZIP_ENTRIES entries, paths leaving the folder, or more files or bytes than a run
+    takes. Hidden folders, __pycache__ and __MACOSX are left out; nothing is extracted."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ValueError(f"not a readable zip archive ({error})") from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise ValueError(
+            f"it holds {len(entries):,} entries; archives of up to {MAX_ZIP_ENTRIES:,} are read"
+        )
+    found: dict[str, bytes] = {}
+    total = 0
+    with archive:
+        for entry in entries:
+            path = safe_relative_path(entry.filename.rstrip("/") or ".")
+            skipped = any(
+                part.startswith(".") or part in ("__pycache__", "__MACOSX") for part in path.parts
+            )
+            if entry.is_dir() or skipped or path.suffix != ".py":
+                continue
+            if len(found) >= MAX_SOURCE_FILES:
+                raise ValueError(f"it holds more than {MAX_SOURCE_FILES} .py files")
+            try:
+                with archive.open(entry) as member:  # never more than the bound allows
+                    content = member.read(MAX_SOURCE_BYTES - total + 1)
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as error:
+                raise ValueError(f"{path} cannot be read from it ({error})") from None
+            total += len(content)
+            if total > MAX_SOURCE_BYTES:
+                raise ValueError(
+                    f"its .py files are over {MAX_SOURCE_BYTES // 1024**2} MB together"
+                )
+            found[str(path)] = content
+    if not found:
+        raise ValueError("it holds no .py file")
+    return found
+
+
+def safe_relative_path(name) -> PurePosixPath:
+    """`name` as a relative POSIX path inside its folder, or ValueError: absolute paths,
+    '..', drive letters, backslashes and control characters are refused."""
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
+        raise ValueError("a file name must be 1 to 200 characters")
+    if "\\" in name or ":" in name or any(ord(ch) < 32 for ch in name):
+        raise ValueError(f"the path {name!r} has a backslash, a colon or a control character")
+    path = PurePosixPath(name)
+    if path.is_absolute() or any(part in ("..", ".", "") for part in name.split("/")):
+        raise ValueError(f"the path {name!r} leaves its folder (absolute, '.' or '..' parts)")
+    return path
 
 
 def _sources_to_ship(path: Path) -> dict[str, bytes]:

@@ -1,0 +1,506 @@
+"""The Your code page's "your model as it is" mode: the general contract of `check-code
+FILE --loss EXPR --params EXPR [--grads EXPR]` with pasted or uploaded sources.
+
+Nothing of the user's code runs here: before a run the page only parses it (`ast`), and
+the run itself is `engine.runners.usercode.run_user_contract` in the sandbox, one per
+session through the server's queue.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import json
+import re
+from pathlib import PurePosixPath
+
+import numpy as np
+import streamlit as st
+
+from engine.diagnosis.diagnose import diagnose
+from engine.runners.usercode import (
+    MAX_SOURCE_BYTES,
+    MAX_SOURCE_FILES,
+    CodeRun,
+    check_sources,
+    run_user_contract,
+    sources_from_zip,
+)
+from engine.scenario.settings import Scenario
+from presentation import figures
+from presentation.exports import EXPORT_EVERY_ROW_UP_TO, flagged_rows, result_sections
+from presentation.report import build_report
+from ui.coderun import queued_run
+from ui.components import findings_list, noise_note, status_badge, status_card, styled_table
+from ui.contract_examples import CONTRACT_EXAMPLES
+from ui.share import chart, release_upload
+
+PASTED_FILE = "model.py"
+MAX_PASTED_BYTES = 256 * 1024
+MAX_EXPRESSION_CHARS = 2000
+ROLES = ("loss", "params", "grads")
+STATUS_CARD_ARRAYS = 6  # more arrays: the badge and the table, not a metric per array
+HEATMAP_ARRAYS = 24  # heatmaps drawn; the rest are in the table and the downloads
+DTYPES = {"": "the params' own", "float64": "float64", "float32": "float32"}
+SOURCE_KINDS = {"paste": "Paste one file", "files": "Upload .py files or a .zip"}
+FILES_KEY = "contract-files"  # {path: bytes} of the uploaded files (not a widget)
+UPLOADS_KEY = "contract-uploads"  # how many uploads were read: names the next uploader
+UPLOAD_NOTE_KEY = "contract-upload-note"
+RUN_KEY = "contract-run"
+# What the visitor typed or chose: kept when the mode's widgets are not drawn.
+KEPT_KEYS = (
+    "contract-example",
+    "contract-kind",
+    "contract-source",
+    "contract-main",
+    "contract-loss",
+    "contract-params",
+    "contract-grads",
+    "contract-dtype",
+    "contract-only-diverging",
+)
+
+
+def keep_typed_values() -> None:
+    """Widget values survive a run where their widgets are not drawn (the other mode)."""
+    for key in KEPT_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def load_example() -> None:
+    example = CONTRACT_EXAMPLES[st.session_state["contract-example"]]
+    st.session_state.update(
+        {
+            "contract-kind": "paste",
+            "contract-source": example.source,
+            "contract-loss": example.loss,
+            "contract-params": example.params,
+            "contract-grads": example.grads,
+            "contract-dtype": example.dtype,
+        }
+    )
+
+
+def upload_key() -> str:
+    """A new uploader after each read: the old one, and the files it holds, go away."""
+    return f"contract-upload-{st.session_state.get(UPLOADS_KEY, 0)}"
+
+
+def read_uploads() -> None:
+    """The uploaded .py files and zips as {path: bytes}, read no further than the bounds
+    and released at once; a refusal is a message and keeps the files read before."""
+    key = upload_key()
+    uploads = st.session_state.get(key) or []
+    st.session_state[UPLOADS_KEY] = st.session_state.get(UPLOADS_KEY, 0) + 1
+    files: dict[str, bytes] = {}
+    try:
+        for upload in uploads:
+            data = upload.read(MAX_SOURCE_BYTES + 1)
+            name = upload.name
+            release_upload(upload)
+            if len(data) > MAX_SOURCE_BYTES:
+                raise ValueError(
+                    f"{name} has more than {MAX_SOURCE_BYTES // 1024**2} MB; uploads up to "
+                    "that size are read"
+                )
+            if name.lower().endswith(".zip"):
+                try:
+                    found = sources_from_zip(data)
+                except ValueError as error:
+                    raise ValueError(f"{name}: {error}") from None
+            else:
+                found = {name: data}
+            for path in found:
+                if path in files:
+                    raise ValueError(f"{path} was given twice")
+            files.update(found)
+        if not files:
+            return
+        if len(files) > MAX_SOURCE_FILES:
+            raise ValueError(f"{len(files)} .py files; at most {MAX_SOURCE_FILES} are taken")
+        if sum(len(d) for d in files.values()) > MAX_SOURCE_BYTES:
+            raise ValueError(
+                f"the files are over {MAX_SOURCE_BYTES // 1024**2} MB together: keep the "
+                "model and its helper modules only"
+            )
+    except ValueError as error:
+        for upload in uploads:
+            release_upload(upload)
+        st.session_state[UPLOAD_NOTE_KEY] = f"{error}. Your files were not changed."
+        return
+    st.session_state[FILES_KEY] = files
+    mains = sorted(files, key=lambda p: (len(PurePosixPath(p).parts), p))
+    st.session_state["contract-main"] = mains[0]
+
+
+def parse_expression(role: str, text: str) -> str | None:
+    """Why `text` is not a Python expression for `role`, or None: parsed, never run."""
+    if len(text) > MAX_EXPRESSION_CHARS:
+        return f"The {role} expression is longer than {MAX_EXPRESSION_CHARS:,} characters."
+    try:
+        ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        return f"The {role} expression `{text}` is not a Python expression: {error.msg}."
+    return None
+
+
+def top_level_names(tree: ast.Module) -> set[str] | None:
+    """Names the module binds at its top level, or None when a star import hides them."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return None
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        else:
+            names |= {
+                n.id
+                for n in ast.walk(node)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
+    return names
+
+
+def free_names(text: str) -> set[str]:
+    """The names an expression reads from the module (comprehension variables aside)."""
+    tree = ast.parse(text.strip(), mode="eval")
+    bound = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    bound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args}
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return used - bound - set(dir(builtins))
+
+
+def shape_text(shape) -> str:
+    if len(shape) == 2:
+        return f"{shape[0]}x{shape[1]}"
+    return str(tuple(shape))
+
+
+def model_lines(run: CodeRun) -> list[str]:
+    """What the run found, in the CLI's words: arrays, count, precision, how grads came."""
+    model = run.model
+    arrays = ", ".join(f"{n} {shape_text(s)}" for n, s in zip(model.names, model.shapes))
+    grads = (
+        f"grads from `{model.grads}`"
+        if model.grads is not None
+        else "the loss returns (loss, grads)"
+    )
+    precision = (
+        model.dtype
+        if model.dtype == model.params_dtype
+        else f"{model.dtype} (chosen; the params are {model.params_dtype})"
+    )
+    return [
+        f"params `{model.params}`: {arrays}",
+        f"{model.n_params:,} parameters in {len(model.names)} "
+        f"{'array' if len(model.names) == 1 else 'arrays'}, checked in {precision}",
+        f"loss `{model.loss}`; {grads}",
+    ]
+
+
+def file_stem(main: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(main).stem)[:80] or "code"
+    return f"gradscope-{stem}"
+
+
+def export_json(run: CodeRun, findings) -> str:
+    """The run as JSON: the user's model, the result, the findings and the parameters
+    (every one up to EXPORT_EVERY_ROW_UP_TO, else the diverging and kinked ones)."""
+    result = run.result
+    rows, note = np.arange(result.layout.n_params), None
+    if result.layout.n_params > EXPORT_EVERY_ROW_UP_TO:
+        rows = flagged_rows(result)
+        note = (
+            f"{len(rows):,} of {result.layout.n_params:,} parameters: the diverging and "
+            f"kinked ones (every parameter is exported up to {EXPORT_EVERY_ROW_UP_TO:,})"
+        )
+    document = {
+        "model": run.model.as_dict(),
+        **result_sections(result, findings, rows, note),
+        "seconds": round(run.seconds, 3),
+        "isolation_description": run.isolation,
+    }
+    return json.dumps(document, indent=2)
+
+
+def contract_mode(scenario: Scenario) -> None:
+    """The whole mode: example, sources, expressions, preview, run, result."""
+    if "contract-source" not in st.session_state:
+        st.session_state["contract-example"] = next(iter(CONTRACT_EXAMPLES))
+        load_example()
+    st.markdown(
+        "Your program as it is: it runs once as a module in the sandbox, then the three "
+        "expressions below are evaluated in its namespace. **Params**: an array, a dict / "
+        "list / tuple of arrays, or an object holding them (perturbed in place and "
+        "restored). **Loss**: a number, or `(loss, grads)`. **Grads**, when the loss gives "
+        "only a number: the params' structure, or one flat vector. The check runs at your "
+        "own point and data; the sidebar's scenario is not used (only its eps)."
+    )
+    left, right = st.columns([2, 1])
+    left.selectbox(
+        "Start from an example",
+        list(CONTRACT_EXAMPLES),
+        key="contract-example",
+        format_func=lambda k: CONTRACT_EXAMPLES[k].title,
+        on_change=load_example,
+    )
+    example = CONTRACT_EXAMPLES[st.session_state["contract-example"]]
+    left.caption(f"{example.description} Style of: {example.convention}.")
+    kind = right.radio(
+        "Your code",
+        list(SOURCE_KINDS),
+        key="contract-kind",
+        format_func=SOURCE_KINDS.get,
+        horizontal=True,
+    )
+    sources, main = source_input(kind)
+    if sources is None:
+        st.stop()
+
+    cols = st.columns([3, 3, 3, 2])
+    loss = cols[0].text_input("Loss expression", key="contract-loss", placeholder="net.loss(X, y)")
+    params = cols[1].text_input(
+        "Params expression", key="contract-params", placeholder="net.params"
+    )
+    grads = cols[2].text_input(
+        "Grads expression (optional)",
+        key="contract-grads",
+        placeholder="net.backprop(x, y)",
+        help="Leave empty when the loss returns (loss, grads).",
+    )
+    dtype = cols[3].selectbox(
+        "Precision", list(DTYPES), key="contract-dtype", format_func=DTYPES.get
+    )
+    expressions = {"loss": loss.strip(), "params": params.strip(), "grads": grads.strip()}
+    if not preview(sources, main, expressions, dtype):
+        st.stop()
+
+    signature = hashlib.sha256(
+        repr((sorted(sources.items()), main, expressions, dtype, scenario.eps)).encode()
+    ).hexdigest()
+    if st.button(
+        "Run the check", type="primary", icon=":material/play_arrow:", key="contract-run-button"
+    ):
+        run = queued_run(
+            lambda shown: run_user_contract(
+                sources,
+                expressions["loss"],
+                expressions["params"],
+                expressions["grads"] or None,
+                scenario.eps,
+                dtype or None,
+                progress=shown.progress,
+                heartbeat=shown.heartbeat,
+                main=main,
+            )
+        )
+        if run is not None:
+            st.session_state[RUN_KEY] = (signature, run)
+    stored = st.session_state.get(RUN_KEY)
+    if not stored or stored[0] != signature:
+        if stored and stored[1].ok:
+            st.caption("The last run, before your latest changes, found:")
+            st.text("\n".join(model_lines(stored[1])))
+        st.info("Press **Run the check** to run your code in the sandbox.")
+        st.stop()
+    show_run(stored[1], scenario, main)
+
+
+def source_input(kind: str) -> tuple[dict[str, bytes] | None, str | None]:
+    """The sources to run and the main file, or (None, None) with a message."""
+    if kind == "paste":
+        text = st.text_area(
+            "Your code (one file, run as model.py)", key="contract-source", height=420
+        )
+        data = text.encode("utf-8", errors="replace")
+        if len(data) > MAX_PASTED_BYTES:
+            st.error(
+                f"Your code is longer than {MAX_PASTED_BYTES:,} bytes; upload it as files "
+                "or shorten it."
+            )
+            return None, None
+        return {PASTED_FILE: data}, PASTED_FILE
+    st.file_uploader(
+        f"Your .py files, or a .zip of a folder with its helper modules (up to "
+        f"{MAX_SOURCE_FILES} .py files, {MAX_SOURCE_BYTES // 1024**2} MB)",
+        type=["py", "zip"],
+        accept_multiple_files=True,
+        key=upload_key(),
+        on_change=read_uploads,
+    )
+    note = st.session_state.pop(UPLOAD_NOTE_KEY, None)
+    if note:
+        st.error("That upload was refused.", icon=":material/upload_file:")
+        st.text(note)
+    files = st.session_state.get(FILES_KEY)
+    if not files:
+        st.info("Upload your model's .py file (and its helpers), or a .zip of its folder.")
+        return None, None
+    names = sorted(files, key=lambda p: (len(PurePosixPath(p).parts), p))
+    if st.session_state.get("contract-main") not in names:
+        st.session_state["contract-main"] = names[0]
+    main = st.selectbox(
+        "Main file (runs as a module; the .py files of its folder import)",
+        names,
+        key="contract-main",
+        format_func=lambda p: f"{p} ({len(files[p]):,} bytes)",
+    )
+    return files, main
+
+
+def preview(sources: dict[str, bytes], main: str, expressions: dict, dtype: str) -> bool:
+    """What will be checked, as far as it is known without running the code (the source
+    and the expressions are parsed, never run); False, with a message, when it cannot run."""
+    for role in ("loss", "params"):
+        if not expressions[role]:
+            st.info(f"Type the {role} expression (a Python expression on your code's names).")
+            return False
+    problems = [
+        message
+        for role in ROLES
+        if expressions[role] and (message := parse_expression(role, expressions[role]))
+    ]
+    try:
+        shipped, main_in_folder = check_sources(sources, main)
+        text = shipped[main_in_folder].decode("utf-8")
+        tree = ast.parse(text, filename=main)
+    except ValueError as error:  # UnicodeDecodeError included
+        problems.append(f"{main}: {error}")
+        tree, shipped = None, {}
+    except SyntaxError as error:
+        problems.append(
+            f"{main} has a syntax error on line {error.lineno}: {error.msg}"
+            + (f"\n    {error.text.strip()}" if error.text else "")
+        )
+        tree = None
+    if problems:
+        # Messages quote what the user typed: plain text, never Markdown.
+        st.error("**Your code cannot be checked as it is.**", icon=":material/error:")
+        st.text("\n".join(problems))
+        return False
+    defined = top_level_names(tree)
+    missing = sorted(
+        {name for role in ROLES if expressions[role] for name in free_names(expressions[role])}
+        - (defined or set())
+    )
+    helpers = len(shipped) - 1
+    grads = (
+        f"grads `{expressions['grads']}`, evaluated after the loss"
+        if expressions["grads"]
+        else "the loss must return (loss, grads)"
+    )
+    with st.container(border=True):
+        st.markdown("**What will be checked**")
+        st.text(
+            "\n".join(
+                [
+                    f"{main} runs once as a module"
+                    + (
+                        f", with {helpers} helper module{'s' * (helpers != 1)} importable"
+                        if helpers
+                        else ""
+                    ),
+                    f"params `{expressions['params']}`: perturbed in place, one entry at a time",
+                    f"loss `{expressions['loss']}`; {grads}",
+                    f"precision: {DTYPES[dtype]}",
+                ]
+            )
+        )
+        if defined is not None and missing:
+            st.caption(
+                "Not defined at the top level of your main file (fine if they come from "
+                "elsewhere, e.g. an import inside a function):"
+            )
+            st.text(", ".join(missing))
+    return True
+
+
+def show_run(run: CodeRun, scenario: Scenario, main: str) -> None:
+    if run.hint:
+        st.info("A hint about your code:", icon=":material/lightbulb:")
+        st.text(run.hint)
+    if not run.ok:
+        st.error("**Your code could not be checked.**", icon=":material/error:")
+        st.text(run.message)
+        if run.line:
+            st.code(f"line {run.line}: {run.line_text}", language="python")
+    else:
+        show_result(run, scenario, main)
+    if run.output:
+        with st.expander("What your code printed"):
+            st.text(run.output)
+
+
+def show_result(run: CodeRun, scenario: Scenario, main: str) -> None:
+    result = run.result
+    findings = diagnose(result)
+    st.text("\n".join(model_lines(run)))
+    if len(result.matrices) <= STATUS_CARD_ARRAYS:
+        status_card(result, findings)
+    else:
+        status_badge(result)
+        st.metric("Relative difference", f"{result.relative_difference:.3g}")
+    st.caption(f"Ran in {run.seconds:.1f} s in the sandbox.")
+    findings_list(findings, limit=3)
+    stem = file_stem(main)
+    subject = f"{main}: " + "; ".join(model_lines(run))
+    left, middle, right = st.columns(3)
+    left.download_button(
+        "Report (HTML, works offline)",
+        data=lambda: build_report(None, result, findings, subject=subject),
+        file_name=f"{stem}.html",
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/description:",
+        key="contract-download-report",
+    )
+    middle.download_button(
+        "JSON of the run",
+        data=lambda: export_json(run, findings),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        on_click="ignore",
+        icon=":material/data_object:",
+        key="contract-download-json",
+    )
+    right.download_button(
+        "CSV of every parameter",
+        data=lambda: result.table().to_csv(),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/table:",
+        key="contract-download-csv",
+    )
+    order = sorted(range(len(result.matrices)), key=lambda i: -result.matrices[i].n_diverging)
+    if len(result.matrices) > HEATMAP_ARRAYS:
+        st.caption(
+            f"Heatmaps of {HEATMAP_ARRAYS} of {len(result.matrices)} arrays (the most "
+            "diverging first); every entry is in the table and the downloads."
+        )
+    for index in sorted(order[:HEATMAP_ARRAYS]):
+        m = result.matrices[index]
+        safe = re.sub(r"[^A-Za-z0-9_-]", "_", m.name)[:60]
+        chart(
+            figures.matrix_heatmaps(m),
+            f"contract-heatmap-{index}",
+            scenario,
+            f"contract-{index}",
+            file_name=f"{stem}-{safe}.html",
+        )
+    chart(
+        figures.gradient_scatter(result),
+        "contract-scatter",
+        scenario,
+        "contract-scatter",
+        file_name=f"{stem}-scatter.html",
+    )
+    only = st.toggle("Only diverging rows", key="contract-only-diverging")
+    styled_table(result, only)
+    noise_note(result)
