@@ -163,9 +163,15 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         parser.error("--loss EXPR and --params EXPR go together (--grads EXPR is optional)")
     if args.dask:
         parser.error("--dask is not available with --loss/--params yet")
-    for flag, value in (("--loss", args.loss), ("--params", args.params), ("--grads", args.grads)):
+    for flag, value in (
+        ("--loss", args.loss),
+        ("--params", args.params),
+        ("--grads", args.grads),
+        ("--set-params", args.set_params),
+    ):
         if value is not None and not value.strip():
             parser.error(f"{flag} needs a Python expression, got an empty one")
+    options = _contract_options(args, parser)
     try:
         eps = contract_eps(args)
         if not Path(args.file).is_file():
@@ -175,7 +181,7 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     isolation = _isolation()
     limits = Limits(wall_seconds=args.timeout, cpu_seconds=max(1, math.ceil(args.timeout)))
     attempt = run_user_contract(
-        args.file, args.loss, args.params, args.grads, eps, args.dtype, limits
+        args.file, args.loss, args.params, args.grads, eps, args.dtype, limits, **options
     )
     if not attempt.ok:
         return _report_failure(attempt, isolation, args.json)
@@ -194,6 +200,38 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         out(isolation["isolation_description"])
         out("\n".join(check_body(result, findings, rows)))
     return EXIT_AGREE if result.agrees else EXIT_DIVERGE
+
+
+def _contract_options(args: argparse.Namespace, parser) -> dict:
+    """--segments, --order and --set-params, checked here (a bad --segments is an argument
+    error), for the child's request."""
+    import inspect
+
+    from engine.params.segments import parse_segments
+    from engine.params.structure import ContractError
+
+    options = {
+        key: value
+        for key, value in (
+            ("segments", args.segments),
+            ("order", args.order),
+            ("set_params", args.set_params),
+        )
+        if value is not None
+    }
+    if args.order is not None and args.segments is None:
+        parser.error("--order goes with --segments (it says how they are unrolled)")
+    if args.segments is not None:
+        try:
+            parse_segments(args.segments)
+        except ContractError as error:
+            parser.error(str(error))
+    accepted = inspect.signature(run_user_contract).parameters
+    missing = [key for key in options if key not in accepted]
+    if missing:  # the runner does not forward these request fields yet
+        flags = ", ".join("--" + key.replace("_", "-") for key in missing)
+        parser.error(f"{flags}: not passed to the sandboxed child by this version yet")
+    return options
 
 
 def model_header(model) -> list[str]:
@@ -215,6 +253,7 @@ def model_header(model) -> list[str]:
         f"{model.n_params:,} parameters in {len(model.names)} "
         f"{'array' if len(model.names) == 1 else 'arrays'}, checked in {precision}",
         f"loss `{model.loss}`; {grads}",
+        *getattr(model, "notes", ()),
     ]
 
 
@@ -229,6 +268,7 @@ def model_summary(model) -> dict:
         "n_params": model.n_params,
         "dtype": model.dtype,
         "params_dtype": model.params_dtype,
+        "notes": list(getattr(model, "notes", ())),
     }
 
 

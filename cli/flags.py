@@ -119,6 +119,26 @@ def add_contract_flags(parser: argparse.ArgumentParser) -> None:
         choices=DTYPE_NAMES,
         help="the check's precision (default: the params': float32 if any is float32)",
     )
+    group.add_argument(
+        "--segments",
+        metavar="NAME:SHAPE,...",
+        help="cut one flat params vector into named arrays, e.g. 'Theta1:5x4,Theta2:3x6' "
+        "(sizes must add up to its length; default: found from ex4's or the founding "
+        "question's layer sizes in the loss call, else one array)",
+    )
+    group.add_argument(
+        "--order",
+        choices=("C", "F"),
+        help="how the segments are unrolled: C row-major, F column-major (Octave's (:)); "
+        "default: F where your reshape of the vector says order='F', else C",
+    )
+    group.add_argument(
+        "--set-params",
+        metavar="EXPR",
+        help="a setter taking the flat vector, e.g. 'NN.setParams', when --params is a "
+        "getter returning a copy (default: the getter's set twin, e.g. NN.getParams() -> "
+        "NN.setParams)",
+    )
 
 
 def contract_eps(args: argparse.Namespace) -> float:

@@ -1,16 +1,17 @@
 """`check-code FILE --loss EXPR --params EXPR [--grads EXPR]` on the corpus (tests/corpus).
 
-The programs of the conventions the general contract covers as they are: dict params
-with (loss, grads) (CS231n models), one weight matrix with (loss, dW) (CS231n loss
-functions), Nielsen's lists with a grads expression, flat vectors f(theta) (the
-founding question, Ng's ex4, scipy-style functions), and an object's attributes. Each
+Every program of the corpus, in every convention, as the manifest writes its
+expressions: dict params with (loss, grads) (CS231n models), one weight matrix with
+(loss, dW) (CS231n loss functions), Nielsen's lists with a grads expression, flat
+vectors f(theta), an object's attributes, layer pairs (a tuple display of inputs, the
+loss sum(forward(...)[0] * dout), the backward call as grads), Ng's ex4 and the founding
+question's flat vectors (cut into Theta1, Theta2, ... from the layer sizes in the loss
+call, column-major where the code's reshape says order='F'), and a get/set-params object
+(its getter's copy moved through its setter, cut into the object's own arrays). Each
 variant is written to a folder of its own with its helper modules and run through the
 CLI in a fresh interpreter, as a user would: every correct program agrees, every buggy
-one fails with the diverging arrays named by the user's names, and no other array.
-Layer pairs pass as the manifest writes them (a tuple display of inputs, the loss
-sum(forward(...)[0] * dout), the backward call as grads). A get/set-params object, whose
-getter returns a new vector, gets a message. The runs share one pool (two at a time)
-and each test reads its own result.
+one fails with exactly the manifest's diverging arrays, named by the user's names. The
+runs share one pool (two at a time) and each test reads its own result.
 """
 
 import json
@@ -18,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from engine.params.structure import expression_name
 from engine.runners.sandbox import code_execution_enabled
 from tests.cli_helpers import run_cli
 from tests.corpus.manifest import PROGRAMS, write_variant
@@ -33,6 +33,7 @@ COVERED = (
     "ng-ex4",
     "founding",
     "layer-pairs",  # the manifest's sum(forward * dout) and backward(...) expressions
+    "get-set-params",  # the getter's copy moved through its set twin
 )
 PROGRAMS_COVERED = [p for p in PROGRAMS if p.convention in COVERED]
 # (program, variant): None is the correct program; extras whose expectation is "pass",
@@ -52,8 +53,6 @@ OBJECT_PARAMS = "net"  # Nielsen's Network object itself: its biases and weights
 def _expected_diverging(prog, bug_id) -> set[str]:
     if bug_id is None or prog.bug(bug_id).expect != "flag":
         return set()
-    if prog.segments:  # one flat vector: its only array is the params expression's
-        return {expression_name(prog.params)}
     return set(prog.bug(bug_id).diverges)
 
 
@@ -76,10 +75,6 @@ def runs(tmp_path_factory):
         folder = tmp_path_factory.mktemp(f"nielsen-object-{bug}")
         path = write_variant(nielsen, bug, folder)
         jobs[("object", bug)] = _args(nielsen, path, OBJECT_PARAMS)
-
-    getset = next(p for p in PROGRAMS if p.convention == "get-set-params")
-    path = write_variant(getset, None, tmp_path_factory.mktemp("getset"))
-    jobs[("getset", None)] = [*_args(getset, path)[:-3], "--table", "none"]
 
     def one(args):
         code, out, err = run_cli(*args, timeout=120)
@@ -132,9 +127,13 @@ def test_float32_params_are_checked_in_float32(runs):
     assert document["result"]["dtype"] == "float32"
 
 
-def test_a_getter_returning_a_new_vector_gets_a_message_not_a_verdict(runs):
-    code, err = runs[("getset", None)]
-    assert code == 1 and "gave a new array" in err and "NN.getParams()" in err
+@pytest.mark.parametrize(
+    "prog", [p for p in PROGRAMS_COVERED if p.segments], ids=lambda p: p.file[:-3]
+)
+def test_a_flat_vector_is_cut_into_the_manifests_segments(runs, prog):
+    _, document = runs[(prog.file, None)]
+    arrays = [(a["name"], tuple(a["shape"])) for a in document["model"]["arrays"]]
+    assert arrays == [(s.name, s.shape) for s in prog.segments]
 
 
 def test_the_text_output_starts_with_the_users_model_not_a_scenario(tmp_path):
@@ -155,3 +154,25 @@ def test_contract_flags_need_both_loss_and_params(tmp_path):
     assert code == 2 and "--loss EXPR and --params EXPR go together" in err
     code, _, err = run_cli("check-code", path, "--grads", "theta")
     assert code == 2 and "--grads and --dtype go with --loss" in err
+
+
+def test_an_octave_unrolled_vector_is_read_column_major_so_the_bias_column_is_column_0(tmp_path):
+    """ex4's order='F' port with the penalty on the bias column too: the entries that
+    diverge are exactly column 0 of Theta1 and Theta2, read column-major (row-major would
+    scatter them)."""
+    ex4 = next(p for p in PROGRAMS if p.file == "ex4_nncost_fortran.py")
+    path = write_variant(ex4, "reg-bias-column", tmp_path)
+    code, out, _ = run_cli(*_args(ex4, path)[:-2], "--table", "diverging", timeout=120)
+    entries = {row["entry"] for row in json.loads(out)["parameters"] if row["diverges"]}
+    expected = {f"Theta1[{i}, 0]" for i in range(5)} | {f"Theta2[{i}, 0]" for i in range(3)}
+    assert code == 1 and entries == expected
+
+
+def test_segments_flags_are_checked_before_the_run(tmp_path):
+    path = tmp_path / "f.py"
+    path.write_text("import numpy as np\ntheta = np.zeros(2)\n")
+    base = ("check-code", path, "--loss", "float(theta @ theta)", "--params", "theta")
+    code, _, err = run_cli(*base, "--segments", "A:2x")
+    assert code == 2 and "not NAME:SHAPE" in err
+    code, _, err = run_cli(*base, "--order", "F")
+    assert code == 2 and "--order goes with --segments" in err

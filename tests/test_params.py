@@ -6,6 +6,16 @@ import numpy as np
 import pytest
 
 from engine.params.check import check_params
+from engine.params.segments import (
+    Segmentation,
+    attribute_segments,
+    build_params,
+    check_sizes,
+    detect_network_segments,
+    detect_order,
+    parse_segments,
+    setter_for,
+)
 from engine.params.structure import (
     ContractError,
     expression_name,
@@ -226,3 +236,115 @@ def test_params_evaluated_again_must_be_the_very_same_arrays():
     same_arrays(flatten_params(params, "p"), flatten_params(params, "p"))
     with pytest.raises(ContractError, match="gave a new array for W"):
         same_arrays(flatten_params(params, "p"), flatten_params({"W": np.zeros(2)}, "p"))
+
+
+# --- segments of one flat vector, and setters -------------------------------------------
+
+
+def test_segments_parse_names_and_shapes_and_refuse_what_does_not_fit():
+    segments = parse_segments("Theta1:5x4, Theta2:3x6,b:7")
+    assert [(s.name, s.shape) for s in segments] == [
+        ("Theta1", (5, 4)),
+        ("Theta2", (3, 6)),
+        ("b", (7,)),
+    ]
+    for bad in ("Theta1", "Theta1:5x0", "T:2x2,T:1x1", ""):
+        with pytest.raises(ContractError):
+            parse_segments(bad)
+    with pytest.raises(ContractError, match=r"20 \(Theta1\) \+ 18 \(Theta2\) = 38 entries.*has 40"):
+        check_sizes(parse_segments("Theta1:5x4,Theta2:3x6"), 40, "nn_params")
+
+
+def test_column_major_segments_are_views_named_in_their_shapes_and_steps_move_the_vector():
+    theta1, theta2 = np.arange(6.0).reshape(2, 3), 10 + np.arange(4.0).reshape(2, 2)
+    vector = np.concatenate([theta1.ravel(order="F"), theta2.ravel(order="F")])
+    seg = Segmentation(parse_segments("Theta1:2x3,Theta2:2x2"), "F")
+    params, behind = build_params(vector, "nn_params", seg)
+    assert behind is vector and params.names == ["Theta1", "Theta2"]
+    np.testing.assert_array_equal(params.arrays[0].array, theta1)
+    np.testing.assert_array_equal(params.vector(), np.concatenate([theta1.ravel(), theta2.ravel()]))
+    params.arrays[1].array[0, 1] += 1.0  # Theta2[0, 1] is entry 6 + 2 in column-major order
+    assert vector[8] == theta2[0, 1] + 1.0
+
+
+def test_check_params_with_fortran_segments_names_the_diverging_theta():
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=(3, 2))
+    vector = rng.normal(size=6 + 4)
+
+    def cost():
+        a = vector[:6].reshape(3, 2, order="F")
+        b = vector[6:].reshape(2, 2, order="F")
+        return 0.5 * np.sum((a - target) ** 2) + np.sum(b**3)
+
+    def grad(bug=False):
+        a = vector[:6].reshape(3, 2, order="F")
+        b = vector[6:].reshape(2, 2, order="F")
+        gb = 3 * b**2
+        return np.concatenate([(a - target).ravel(order="F"), gb.ravel(order="C" if bug else "F")])
+
+    good = check_params(cost, vector, grad, segments="A:3x2,B:2x2", order="F")
+    assert [m.name for m in good.matrices] == ["A", "B"] and good.agrees
+    bad = check_params(cost, vector, lambda: grad(True), segments="A:3x2,B:2x2", order="F")
+    assert [m.name for m in bad.matrices if m.diverging.any()] == ["B"]
+
+
+class GetSet:
+    def __init__(self):
+        self.W1 = np.array([[0.5, -1.0], [2.0, 0.25]])
+        self.W2 = np.array([1.5, -0.5])
+
+    def getParams(self):
+        return np.concatenate([self.W1.ravel(), self.W2.ravel()])
+
+    def setParams(self, v):
+        self.W1, self.W2 = v[:4].reshape(2, 2).copy(), v[4:].copy()
+
+    def cost(self):
+        return float(np.sum(np.tanh(self.W1) @ self.W2) + np.sum(self.W1**2))
+
+    def grads(self):
+        t = np.tanh(self.W1)
+        d1 = (1 - t**2) * self.W2[None, :] + 2 * self.W1
+        return np.concatenate([d1.ravel(), t.sum(axis=0)])
+
+
+def test_a_getter_copy_is_checked_through_its_setter_and_the_model_is_restored():
+    net = GetSet()
+    before = net.getParams()
+    result = check_params(net.cost, net.getParams(), net.grads, set_params=net.setParams)
+    assert result.agrees and result.relative_difference < 1e-8
+    np.testing.assert_array_equal(net.getParams(), before)
+    found = setter_for("net.getParams()", {"net": net})
+    assert found is not None and found[1] == "net.setParams"
+    seg = attribute_segments(net, net.getParams())
+    assert [(s.name, s.shape) for s in seg.segments] == [("W1", (2, 2)), ("W2", (2,))]
+
+
+def test_ex4_and_founding_calls_give_the_theta_shapes_and_the_source_gives_the_order():
+    def nnCostFunction(nn_params, input_layer_size, hidden_layer_size, num_labels, X, y, lam):
+        return 0.0
+
+    namespace = {
+        "nnCostFunction": nnCostFunction,
+        "nn_params": np.zeros(5 * 4 + 3 * 6),
+        "a": 3,
+        "b": 5,
+        "c": 3,
+    }
+    seg = detect_network_segments(
+        "nnCostFunction(nn_params, a, b, c, X, y, 1.0)", "nn_params", namespace, 38
+    )
+    assert [(s.name, s.shape) for s in seg.segments] == [("Theta1", (5, 4)), ("Theta2", (3, 6))]
+    assert "input_layer_size=3" in seg.how and "layers 3-5-3" in seg.how
+    assert detect_network_segments("f(theta, a, b, c)", "theta", {"f": len}, 38) is None
+    assert (
+        detect_network_segments(
+            "nnCostFunction(nn_params, a, b, c, X, y, 1.0)", "nn_params", namespace, 40
+        )
+        is None
+    )  # sizes that do not add up: no segments
+    source = "def f(nn_params):\n    T = np.reshape(nn_params[:20], (5, 4), order='F')\n"
+    assert detect_order(source, "nn_params")[0] == "F"
+    assert "line 2" in detect_order(source, "nn_params")[1]
+    assert detect_order(source.replace("order='F'", ""), "nn_params")[0] == "C"

@@ -17,10 +17,16 @@ from engine.gradcheck.numerical import combine_costs
 from engine.network.layout import Layout
 from engine.network.model import validate_eps
 from engine.network.pieces import CENTRAL
+from engine.params.segments import (
+    Segmentation,
+    build_params,
+    check_order,
+    flat_grads,
+    parse_segments,
+)
 from engine.params.structure import (
     DTYPE_NAMES,
     ContractError,
-    flatten_params,
     match_grads,
     read_loss,
     shifted_losses,
@@ -35,6 +41,9 @@ def check_params(
     dtype: str | None = None,
     threshold: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    segments: str | None = None,
+    order: str = "C",
+    set_params: Callable[[object], object] | None = None,
 ) -> CheckResult:
     """Check the gradient of `loss()` with respect to the arrays in `params`.
 
@@ -49,6 +58,11 @@ def check_params(
     The arrays are named by their path (`W1` for a dict key, `weights[0]` for an
     object's list attribute, `[0]` for the items of a list given directly). ValueError
     (ContractError) says what does not fit.
+
+    One flat vector: `segments` ('Theta1:5x4,Theta2:3x6') names the arrays it unrolls,
+    in `order` ('C' row-major, 'F' column-major as Octave's `(:)`); their sizes must add
+    up to its length. `set_params`: for a getter returning a copy (`params=NN.getParams()`),
+    the setter (`NN.setParams`), handed the moved vector before every loss.
     """
     if not callable(loss):
         raise ContractError(
@@ -57,7 +71,12 @@ def check_params(
     if dtype is not None and dtype not in DTYPE_NAMES:
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     eps = validate_eps(eps)
-    flat = flatten_params(params, "params")
+    segmentation = None
+    if segments is not None:
+        segmentation = Segmentation(parse_segments(segments), check_order(order), "segments=")
+    if set_params is not None and not callable(set_params):
+        raise ContractError("set_params must be the setter itself, e.g. NN.setParams")
+    flat, vector = build_params(params, "params", segmentation, set_params)
     base, returned = read_loss(loss(), "loss()")
     if grads is None and returned is None:
         raise ContractError(
@@ -70,10 +89,20 @@ def check_params(
         grads, expression = grads(), "grads()"
     else:
         expression = "grads"
-    analytic = match_grads(grads, flat, expression)
+    analytic = match_grads(flat_grads(grads, flat, segmentation), flat, expression)
     theta = flat.vector()
     steps = [s for s in CENTRAL.steps if s != 0.0]
-    shifted = shifted_losses(flat, lambda: read_loss(loss(), "loss()")[0], eps, steps, progress)
+
+    def loss_at():
+        if set_params is not None:
+            set_params(vector)
+        return read_loss(loss(), "loss()")[0]
+
+    try:
+        shifted = shifted_losses(flat, loss_at, eps, steps, progress)
+    finally:
+        if set_params is not None:
+            set_params(vector)
     kind = np.dtype(dtype or flat.dtype()).type
     numerical = combine_costs(None, shifted, eps, CENTRAL, kind)
     layout = Layout.from_arrays(flat.names, flat.shapes)

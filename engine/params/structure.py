@@ -312,7 +312,7 @@ def same_arrays(params: Params, again: Params) -> None:
 # --- loss ----------------------------------------------------------------------------
 
 
-def _as_numpy(value):
+def as_numpy(value):
     """A tensor-like value (torch, jax) as a NumPy array, when it converts without copying
     more than it is; anything else unchanged."""
     for method in ("detach", "cpu"):
@@ -331,7 +331,7 @@ def _scalar(value) -> float | None:
         return None
     if isinstance(value, (int, float, np.number)):
         return float(value)
-    value = _as_numpy(value)
+    value = as_numpy(value)
     try:
         array = np.asarray(value)
     except Exception:  # noqa: BLE001
@@ -363,7 +363,7 @@ def read_loss(value, expression: str = "loss") -> tuple[float, object | None]:
 def _describe_value(value) -> str:
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)} items"
-    value = _as_numpy(value)
+    value = as_numpy(value)
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
     return f"a {type(value).__name__}"
@@ -383,7 +383,7 @@ def match_grads(grads, params: Params, expression: str = "grads") -> np.ndarray:
     """
     out = np.empty(params.size, dtype=np.float64)
     offsets = np.cumsum([0] + [a.size for a in params.arrays])
-    flat = _as_numpy(grads)
+    flat = as_numpy(grads)
     single = params.tree.kind == "array"
     if isinstance(flat, np.ndarray) and (not single or flat.ndim == 1):
         values = _numbers(flat, "the flat gradient", expression)
@@ -406,7 +406,7 @@ def _match(node: Node, value, params: Params, expression, out, offsets) -> None:
     label = node.name or "the top level"
     if node.kind == "array":
         entry = params.arrays[node.index]
-        values = _numbers(_as_numpy(value), entry.name, expression)
+        values = _numbers(as_numpy(value), entry.name, expression)
         if not _same_shape(values.shape, entry.shape):
             raise ContractError(
                 f"--grads `{expression}`: the gradient of {entry.name} has shape "

@@ -232,6 +232,7 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
     import numpy as np
 
     from engine.network.pieces import CENTRAL
+    from engine.params.segments import build_params, flat_grads
     from engine.params.structure import (
         ContractError,
         flatten_params,
@@ -269,7 +270,10 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
 
     stage = "in --params `{}`".format(request["params"])
     try:
-        params = flatten_params(evaluate("params"), request["params"])
+        value = evaluate("params")
+        stage = "in --set-params / --segments"
+        setter, segmentation, notes = _contract_options(request, namespace, value)
+        params, vector = build_params(value, request["params"], segmentation, setter)
         stage = "in --loss `{}`".format(request["loss"])
         base, grads = read_loss(evaluate("loss"), request["loss"])
         if "grads" in expressions:
@@ -283,9 +287,12 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
             )
         else:
             grads_expression = f"{request['loss']}[1]"
+        grads = flat_grads(grads, params, segmentation)
         analytic = match_grads(grads, params, grads_expression)  # a copy, before any step
         stage = "in --params `{}` evaluated again".format(request["params"])
-        same_arrays(params, flatten_params(evaluate("params"), request["params"]))
+        if setter is None:
+            before = flatten_params(value, request["params"])
+            same_arrays(before, flatten_params(evaluate("params"), request["params"]))
         theta = params.vector()
         stage = "in --loss `{}` at a shifted point".format(request["loss"])
         last = [0.0]
@@ -300,10 +307,16 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
                 _refuse_if_too_slow(done, total, now - loop_start, budget)
 
         def loss_at():
+            if setter is not None:
+                setter(vector)  # the moved copy, handed over before every loss
             return read_loss(evaluate("loss"), request["loss"])[0]
 
         steps = [s for s in CENTRAL.steps if s != 0.0]
-        shifted = shifted_losses(params, loss_at, request["eps"], steps, progress)
+        try:
+            shifted = shifted_losses(params, loss_at, request["eps"], steps, progress)
+        finally:
+            if setter is not None:
+                setter(vector)  # back at the params' own values
     except ContractError as error:
         reply = {"ok": False, "message": _shortened(str(error)), "line": None, "line_text": None}
         return reply, []
@@ -315,8 +328,82 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         "names": params.names,
         "shapes": [list(shape) for shape in params.shapes],
         "dtype": params.dtype(),
+        "notes": notes,
     }
     return reply, [theta, analytic, np.array([base]), shifted.ravel()]
+
+
+def _contract_options(request: dict, namespace: dict, value):
+    """(setter, segmentation, notes) for the params value: `set_params` and `segments`
+    / `order` from the request, else what the code shows unambiguously (a getter call
+    whose object has the `set` twin; ex4's or the founding question's layer sizes in
+    the loss call; the object's own arrays behind a getter). The notes say how each
+    choice was made, for the header."""
+    import numpy as np
+
+    from engine.params.segments import (
+        Segmentation,
+        attribute_segments,
+        check_order,
+        detect_network_segments,
+        detect_order,
+        parse_segments,
+        setter_for,
+    )
+    from engine.params.structure import ContractError
+
+    expression = request["params"]
+    notes = []
+    setter = None
+    if request.get("set_params"):
+        text = request["set_params"]
+        try:
+            setter = eval(compile(text.strip(), "<--set-params>", "eval"), namespace)  # noqa: S307
+        except SyntaxError as error:
+            message = f"--set-params `{text}` is not a Python expression: {error.msg}."
+            raise ContractError(message) from None
+        if not callable(setter):
+            raise ContractError(
+                f"--set-params `{text}` is not callable: give the setter itself, e.g. "
+                "NN.setParams (GradScope calls it with the moved vector)."
+            )
+        notes.append(f"each step handed to `{text}(vector)` before the loss (--set-params)")
+    elif isinstance(value, np.ndarray) and value.ndim == 1:
+        found = setter_for(expression, namespace)
+        if found is not None:
+            setter = found[0]
+            notes.append(
+                f"`{expression}` returns a copy: each step handed to `{found[1]}(vector)` "
+                f"before the loss (found as the getter's twin; --set-params overrides)"
+            )
+    order = request.get("order")
+    segmentation = None
+    if request.get("segments"):
+        segments = parse_segments(request["segments"])
+        if order:
+            how = f"order {check_order(order)} from --order"
+        else:
+            order, how = detect_order(request.get("source", ""), expression)
+        segmentation = Segmentation(segments, check_order(order), f"--segments; {how}")
+    elif order:
+        raise ContractError("--order goes with --segments (it says how they are unrolled)")
+    elif isinstance(value, np.ndarray) and value.ndim == 1:
+        found = detect_network_segments(
+            request["loss"], expression, namespace, value.size, ("loss", request.get("grads"))
+        )
+        if found is not None:
+            order, how = detect_order(request.get("source", ""), expression)
+            segmentation = Segmentation(found.segments, order, f"{found.how}; {how}")
+        elif setter is not None:
+            owner_text = expression.rsplit(".", 1)[0]
+            try:
+                owner = eval(compile(owner_text, "<--params>", "eval"), namespace)  # noqa: S307
+            except Exception:  # noqa: BLE001
+                owner = None
+            segmentation = attribute_segments(owner, value) if owner is not None else None
+    if segmentation is not None:
+        notes.insert(0, segmentation.describe(expression))
+    return setter, segmentation, notes
 
 
 def _refuse_if_too_slow(done: int, total: int, elapsed: float, budget: float) -> None:
