@@ -4,6 +4,7 @@ import pytest
 
 from engine.runners.sandbox import ENABLE_VARIABLE
 from tests.app_helpers import open_page, plotly_figures, start_app, texts
+from ui.contract_examples import CONTRACT_EXAMPLES
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -253,3 +254,24 @@ def test_what_was_typed_in_one_mode_is_kept_while_the_other_is_shown():
     assert at.text_input(key="contract-loss").value == "net.loss(X, y, reg=0.0)"
     at.radio(key="code-mode").set_value("functions").run()
     assert at.text_input(key="code-cost").value == "myCost"
+
+
+@pytest.mark.parametrize("name", list(CONTRACT_EXAMPLES))
+def test_every_example_gives_its_verdict_on_the_users_arrays(name):
+    example = CONTRACT_EXAMPLES[name]
+    at = run_contract(contract_page(name))
+    result = at.session_state["contract-run"][1].result
+    assert [m.name for m in result.matrices if m.n_diverging] == list(example.diverging)
+    assert ("FAIL" if example.diverging else "PASS") in texts(at)
+    assert len(plotly_figures(at)) == len(result.matrices) + 1
+
+
+def test_a_syntax_error_and_unknown_names_are_seen_before_anything_runs():
+    at = contract_page()
+    at.text_area(key="contract-source").input("import numpy as np\nw = np.ones(3\n").run()
+    assert "model.py has a syntax error on line 2" in texts(at)
+    assert not [b for b in at.button if b.label == "Run the check"]
+    at.text_area(key="contract-source").input("import numpy as np\nw = np.ones(3)\n").run()
+    at.text_input(key="contract-params").input("w").run()
+    assert "Not defined at the top level" in texts(at)
+    assert "X, net, y" in [t.value for t in at.text]

@@ -18,6 +18,7 @@ class ContractExample:
     params: str
     grads: str = ""
     dtype: str = ""  # "" = the params' own
+    diverging: tuple[str, ...] = ()  # the arrays its bug makes diverge (tested)
 
 
 TWO_LAYER_NET = '''"""A two-layer fully connected net, the way CS231n's assignments build one:
@@ -220,6 +221,7 @@ CONTRACT_EXAMPLES = {
         loss="quadratic_cost(net, x, y)",
         params="(net.biases, net.weights)",
         grads="net.backprop(x, y)",
+        diverging=("weights[0]",),
     ),
     "flat-theta": ContractExample(
         "f(theta) on one flat vector (logistic regression)",
@@ -250,5 +252,6 @@ CONTRACT_EXAMPLES = {
         loss="np.sum(relu_forward(x)[0] * dout)",
         params="x",
         grads="relu_backward(dout, relu_forward(x)[1])",
+        diverging=("x",),
     ),
 }

@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from engine.diagnosis.diagnose import diagnose
+from engine.params.structure import DTYPE_NAMES
 from engine.runners.usercode import (
     MAX_SOURCE_BYTES,
     MAX_SOURCE_FILES,
@@ -42,7 +43,7 @@ MAX_EXPRESSION_CHARS = 2000
 ROLES = ("loss", "params", "grads")
 STATUS_CARD_ARRAYS = 6  # more arrays: the badge and the table, not a metric per array
 HEATMAP_ARRAYS = 24  # heatmaps drawn; the rest are in the table and the downloads
-DTYPES = {"": "the params' own", "float64": "float64", "float32": "float32"}
+DTYPES = {"": "the params' own", **{name: name for name in reversed(DTYPE_NAMES)}}
 SOURCE_KINDS = {"paste": "Paste one file", "files": "Upload .py files or a .zip"}
 FILES_KEY = "contract-files"  # {path: bytes} of the uploaded files (not a widget)
 UPLOADS_KEY = "contract-uploads"  # how many uploads were read: names the next uploader
