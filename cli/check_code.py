@@ -245,7 +245,7 @@ def model_header(model) -> list[str]:
     precision = (
         model.dtype
         if model.dtype == model.params_dtype
-        else f"{model.dtype} (--dtype; the params are {model.params_dtype})"
+        else f"{model.dtype} (--dtype; the params and loss values are {model.params_dtype})"
     )
     return [
         f"GradScope check of {model.file}: your model at its own point and data",

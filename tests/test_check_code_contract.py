@@ -176,3 +176,33 @@ def test_segments_flags_are_checked_before_the_run(tmp_path):
     assert code == 2 and "not NAME:SHAPE" in err
     code, _, err = run_cli(*base, "--order", "F")
     assert code == 2 and "--order goes with --segments" in err
+
+
+FLOAT32_LOSS = '''
+import numpy as np
+
+rng = np.random.default_rng(3)
+X = rng.normal(size=(20, 4))
+y = rng.normal(size=20)
+theta = rng.normal(size=4)  # float64 params
+
+
+def f(theta):
+    """A correct least-squares loss computed in float32, returned as a Python float."""
+    t, A, b = theta.astype(np.float32), X.astype(np.float32), y.astype(np.float32)
+    r = A @ t - b
+    return float(0.5 * r @ r / len(b)), X.T @ (X @ theta - y) / len(y)
+'''
+
+
+def test_a_correct_float32_loss_returned_as_a_python_float_is_checked_at_float32s_floor(
+    tmp_path,
+):
+    path = tmp_path / "f32.py"
+    path.write_text(FLOAT32_LOSS)
+    args = ("check-code", path, "--loss", "f(theta)", "--params", "theta", "--json")
+    code, out, _ = run_cli(*args, "--table", "none")
+    document = json.loads(out)
+    assert (code, document["model"]["dtype"], _diverging(document)) == (0, "float32", set())
+    code, out, _ = run_cli(*args, "--table", "none", "--dtype", "float64")
+    assert code == 1 and json.loads(out)["model"]["dtype"] == "float64"

@@ -346,5 +346,47 @@ def test_ex4_and_founding_calls_give_the_theta_shapes_and_the_source_gives_the_o
     )  # sizes that do not add up: no segments
     source = "def f(nn_params):\n    T = np.reshape(nn_params[:20], (5, 4), order='F')\n"
     assert detect_order(source, "nn_params")[0] == "F"
-    assert "line 2" in detect_order(source, "nn_params")[1]
+    assert "(line 2)" in detect_order(source, "nn_params")[1]
     assert detect_order(source.replace("order='F'", ""), "nn_params")[0] == "C"
+
+
+def test_the_childs_options_come_from_the_request_else_from_what_the_code_shows():
+    from engine.runners.usercode_child import _contract_options
+
+    net = GetSet()
+    namespace = {"net": net, "v": np.zeros(6)}
+    request = {"params": "net.getParams()", "loss": "net.cost()", "source": ""}
+    setter, seg, notes = _contract_options(request, namespace, net.getParams())
+    assert setter == net.setParams and [s.name for s in seg.segments] == ["W1", "W2"]
+    assert "cut into W1 2x2, W2 (2,)" in notes[0] and "`net.setParams(vector)`" in notes[1]
+    request = {"params": "v", "loss": "f(v)", "segments": "A:2x3", "order": "F", "source": ""}
+    setter, seg, notes = _contract_options(request, namespace, namespace["v"])
+    assert setter is None and (seg.order, seg.segments[0].shape) == ("F", (2, 3))
+    assert notes == [
+        "`v` cut into A 2x3, each unrolled column-major (order='F'); shapes from "
+        "--segments; order F from --order"
+    ]
+    with pytest.raises(ContractError, match="not callable"):
+        _contract_options({**request, "set_params": "v"}, namespace, namespace["v"])
+    with pytest.raises(ContractError, match="--order goes with --segments"):
+        _contract_options({**request, "segments": None}, namespace, namespace["v"])
+    assert _contract_options(
+        {**request, "segments": None, "order": None}, namespace, namespace["v"]
+    ) == (None, None, [])
+
+
+def test_a_loss_whose_values_are_all_float32_numbers_is_checked_in_float32():
+    from engine.params.structure import float32_valued
+
+    rng = np.random.default_rng(1)
+    A, b, theta = rng.normal(size=(30, 5)), rng.normal(size=30), rng.normal(size=5)
+
+    def loss32():
+        r = A.astype(np.float32) @ theta.astype(np.float32) - b.astype(np.float32)
+        return float(0.5 * r @ r), A.T @ (A @ theta - b)
+
+    result = check_params(loss32, theta, eps=1e-5)
+    assert result.dtype == "float32" and result.agrees
+    assert check_params(loss32, theta, eps=1e-5, dtype="float64").agrees is False
+    assert not float32_valued(0.1, np.array([[0.2, 0.3]]))
+    assert float32_valued(0.5, np.array([[0.25, 1.5]]))

@@ -27,6 +27,7 @@ from engine.params.segments import (
 from engine.params.structure import (
     DTYPE_NAMES,
     ContractError,
+    float32_valued,
     match_grads,
     read_loss,
     shifted_losses,
@@ -103,7 +104,9 @@ def check_params(
     finally:
         if set_params is not None:
             set_params(vector)
-    kind = np.dtype(dtype or flat.dtype()).type
+    if dtype is None:  # the params', or float32 for a loss whose values are all float32
+        dtype = "float32" if float32_valued(base, shifted) else flat.dtype()
+    kind = np.dtype(dtype).type
     numerical = combine_costs(None, shifted, eps, CENTRAL, kind)
     layout = Layout.from_arrays(flat.names, flat.shapes)
     return result_from_arrays(

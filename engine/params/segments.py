@@ -281,7 +281,8 @@ def detect_order(source: str, params: str) -> tuple[str, str]:
             orders[order].append(call.lineno)
     if orders["F"] and not orders["C"]:
         lines = ", ".join(map(str, orders["F"][:3]))
-        return "F", f"order F from order='F' in your reshape of {name} (line {lines})"
+        where = f"line{'s' if len(orders['F']) > 1 else ''} {lines}"
+        return "F", f"order F from order='F' in your reshape of {name} ({where})"
     if orders["F"]:
         return "C", (
             f"order C: your reshapes of {name} use both orders (order='F' on line "

@@ -369,6 +369,25 @@ def _describe_value(value) -> str:
     return f"a {type(value).__name__}"
 
 
+def float32_valued(base: float, shifted: np.ndarray) -> bool:
+    """True when every loss value is exactly a float32 number: a loss computed in float32
+    and returned as a Python float (PyTorch's `.item()`, `float(J)` of a float32 array).
+    Its round-off is float32's, whatever the params' dtype; a float64 computation lands
+    on a float32 number with probability 2**-29 per value, so over the 2n + 1 values of a
+    check this does not happen by chance."""
+    values = np.concatenate([[base], np.asarray(shifted, dtype=np.float64).ravel()])
+    if values.size < 3 or not np.all(np.isfinite(values)):
+        return False
+    with np.errstate(over="ignore"):
+        return bool(np.all(values.astype(np.float32).astype(np.float64) == values))
+
+
+FLOAT32_LOSS_NOTE = (
+    "every loss value is a float32 number (a float32 computation returned as a Python "
+    "float, e.g. .item()): checked at float32's noise floor (--dtype float64 overrides)"
+)
+
+
 # --- grads ---------------------------------------------------------------------------
 
 

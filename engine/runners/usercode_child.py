@@ -234,8 +234,10 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
     from engine.network.pieces import CENTRAL
     from engine.params.segments import build_params, flat_grads
     from engine.params.structure import (
+        FLOAT32_LOSS_NOTE,
         ContractError,
         flatten_params,
+        float32_valued,
         match_grads,
         read_loss,
         same_arrays,
@@ -323,11 +325,15 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
     except BaseException as error:  # noqa: BLE001
         notes = getattr(error, "__notes__", None) or []
         return describe(error, lines, " ".join([stage, *notes[-1:]])), []
+    dtype = params.dtype()
+    if dtype == "float64" and float32_valued(base, shifted):
+        dtype = "float32"  # the loss's own precision: the check's noise floor is float32's
+        notes.append(FLOAT32_LOSS_NOTE)
     reply = {
         "ok": True,
         "names": params.names,
         "shapes": [list(shape) for shape in params.shapes],
-        "dtype": params.dtype(),
+        "dtype": dtype,
         "notes": notes,
     }
     return reply, [theta, analytic, np.array([base]), shifted.ravel()]
@@ -384,7 +390,8 @@ def _contract_options(request: dict, namespace: dict, value):
             how = f"order {check_order(order)} from --order"
         else:
             order, how = detect_order(request.get("source", ""), expression)
-        segmentation = Segmentation(segments, check_order(order), f"--segments; {how}")
+        how = f"shapes from --segments; {how}"
+        segmentation = Segmentation(segments, check_order(order), how)
     elif order:
         raise ContractError("--order goes with --segments (it says how they are unrolled)")
     elif isinstance(value, np.ndarray) and value.ndim == 1:
