@@ -132,8 +132,23 @@ def read_uploads() -> None:
         st.session_state[UPLOAD_NOTE_KEY] = f"{error}. Your files were not changed."
         return
     st.session_state[FILES_KEY] = files
-    mains = sorted(files, key=lambda p: (len(PurePosixPath(p).parts), p))
-    st.session_state["contract-main"] = mains[0]
+    st.session_state["contract-main"] = guess_main(files)
+
+
+def guess_main(files: dict[str, bytes]) -> str:
+    """The likely main file: the least deep one that no other file imports (read as
+    text, never run); else the least deep."""
+    names = sorted(files, key=lambda p: (len(PurePosixPath(p).parts), p))
+    for name in names:
+        stem = re.escape(PurePosixPath(name).stem)
+        imported = re.compile(
+            rf"^\s*(from\s+(\.*\w+\.)*{stem}\s+import|import\s+.*\b{stem}\b)", re.M
+        )
+        if not any(
+            imported.search(d.decode("utf-8", "replace")) for n, d in files.items() if n != name
+        ):
+            return name
+    return names[0]
 
 
 def parse_expression(role: str, text: str) -> str | None:
