@@ -14,14 +14,16 @@ one fails with exactly the manifest's diverging arrays, named by the user's name
 runs share one pool (two at a time) and each test reads its own result.
 """
 
+import inspect
 import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from engine.runners.sandbox import code_execution_enabled
+from engine.runners.usercode import run_user_contract
 from tests.cli_helpers import run_cli
-from tests.corpus.manifest import PROGRAMS, write_variant
+from tests.corpus.manifest import PROGRAMS, segments_flags, write_variant
 
 pytestmark = pytest.mark.skipif(not code_execution_enabled(), reason="user code is off")
 
@@ -206,3 +208,20 @@ def test_a_correct_float32_loss_returned_as_a_python_float_is_checked_at_float32
     assert (code, document["model"]["dtype"], _diverging(document)) == (0, "float32", set())
     code, out, _ = run_cli(*args, "--table", "none", "--dtype", "float64")
     assert code == 1 and json.loads(out)["model"]["dtype"] == "float64"
+
+
+FORWARDED = "segments" in inspect.signature(run_user_contract).parameters
+EXPLICIT = [(prog, bug) for prog in PROGRAMS if prog.segments for bug in (None, prog.bugs[0].id)]
+
+
+@pytest.mark.skipif(not FORWARDED, reason="run_user_contract does not forward --segments yet")
+@pytest.mark.parametrize(
+    "prog, bug", EXPLICIT, ids=[f"{p.file[:-3]}-{b or 'correct'}" for p, b in EXPLICIT]
+)
+def test_the_manifests_segments_given_as_flags_give_the_same_verdict(tmp_path, prog, bug):
+    path = write_variant(prog, bug, tmp_path)
+    code, out, err = run_cli(*_args(prog, path), *segments_flags(prog), timeout=120)
+    document = json.loads(out)
+    assert _diverging(document) == _expected_diverging(prog, bug)
+    assert code == (1 if bug else 0)
+    assert any("shapes from --segments" in note for note in document["model"]["notes"])

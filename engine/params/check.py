@@ -26,6 +26,7 @@ from engine.params.segments import (
 )
 from engine.params.structure import (
     DTYPE_NAMES,
+    FLOAT32_NAME,
     ContractError,
     float32_valued,
     match_grads,
@@ -105,7 +106,7 @@ def check_params(
         if set_params is not None:
             set_params(vector)
     if dtype is None:  # the params', or float32 for a loss whose values are all float32
-        dtype = "float32" if float32_valued(base, shifted) else flat.dtype()
+        dtype = FLOAT32_NAME if float32_valued(base, shifted) else flat.dtype()
     kind = np.dtype(dtype).type
     numerical = combine_costs(None, shifted, eps, CENTRAL, kind)
     layout = Layout.from_arrays(flat.names, flat.shapes)

@@ -27,6 +27,7 @@ MAX_ARRAYS = 10_000
 MAX_DEPTH = 12
 FLOAT_DTYPES = (np.float32, np.float64)
 DTYPE_NAMES = tuple(np.dtype(kind).name for kind in FLOAT_DTYPES)  # the check's precisions
+FLOAT32_NAME, FLOAT64_NAME = DTYPE_NAMES
 
 
 class ContractError(ValueError):

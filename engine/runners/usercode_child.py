@@ -235,6 +235,8 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
     from engine.params.segments import build_params, flat_grads
     from engine.params.structure import (
         FLOAT32_LOSS_NOTE,
+        FLOAT32_NAME,
+        FLOAT64_NAME,
         ContractError,
         flatten_params,
         float32_valued,
@@ -326,8 +328,8 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         notes = getattr(error, "__notes__", None) or []
         return describe(error, lines, " ".join([stage, *notes[-1:]])), []
     dtype = params.dtype()
-    if dtype == "float64" and float32_valued(base, shifted):
-        dtype = "float32"  # the loss's own precision: the check's noise floor is float32's
+    if dtype == FLOAT64_NAME and float32_valued(base, shifted):
+        dtype = FLOAT32_NAME  # the loss's own precision: the noise floor is float32's
         notes.append(FLOAT32_LOSS_NOTE)
     reply = {
         "ok": True,

@@ -32,7 +32,9 @@ vector in the params' order). Extra fields:
   `biases[0], biases[1], weights[0], ...`). Dict params are named by their keys.
 - `segments`: for one flat vector, the arrays it unrolls in the convention's own names
   (`Theta1`, `Theta2` for ex4 and the founding question) with shape and order (`"F"` for
-  an Octave-style port). A plain f(theta) has no segments: its only array is `theta`.
+  an Octave-style port; one order per program, as check-code's `--order` takes it).
+  `segments_flags` writes them as check-code's flags. A plain f(theta) has no
+  segments: its only array is `theta`.
 - `set_params`: for objects with get/set-params methods, an expression for the setter
   (`params` is then the getter call).
 - `layer`: for forward/backward pairs, the pair and its inputs; `loss` is then
@@ -771,6 +773,22 @@ PROGRAMS: tuple[Program, ...] = (
         ),
     ),
 )
+
+
+def segments_flags(prog: Program) -> list[str]:
+    """The check-code flags that name a flat vector's segments (and its setter):
+    `--segments Theta1:5x5,Theta2:3x6 --order F [--set-params NN.setParams]`."""
+    flags = []
+    if prog.segments:
+        orders = {s.order for s in prog.segments}
+        if len(orders) != 1:
+            raise ValueError(f"{prog.file}: check-code takes one --order for all segments")
+        text = ",".join(f"{s.name}:{'x'.join(map(str, s.shape))}" for s in prog.segments)
+        flags += ["--segments", text, "--order", orders.pop()]
+    if prog.set_params:
+        flags += ["--set-params", prog.set_params]
+    return flags
+
 
 _BUG_LINE = re.compile(r"^BUG = None(?=\s|$)", re.MULTILINE)
 
