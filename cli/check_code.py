@@ -205,8 +205,6 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 def _contract_options(args: argparse.Namespace, parser) -> dict:
     """--segments, --order and --set-params, checked here (a bad --segments is an argument
     error), for the child's request."""
-    import inspect
-
     from engine.params.segments import parse_segments
     from engine.params.structure import ContractError
 
@@ -226,11 +224,6 @@ def _contract_options(args: argparse.Namespace, parser) -> dict:
             parse_segments(args.segments)
         except ContractError as error:
             parser.error(str(error))
-    accepted = inspect.signature(run_user_contract).parameters
-    missing = [key for key in options if key not in accepted]
-    if missing:  # the runner does not forward these request fields yet
-        flags = ", ".join("--" + key.replace("_", "-") for key in missing)
-        parser.error(f"{flags}: not passed to the sandboxed child by this version yet")
     return options
 
 
@@ -253,7 +246,7 @@ def model_header(model) -> list[str]:
         f"{model.n_params:,} parameters in {len(model.names)} "
         f"{'array' if len(model.names) == 1 else 'arrays'}, checked in {precision}",
         f"loss `{model.loss}`; {grads}",
-        *getattr(model, "notes", ()),
+        *model.notes,
     ]
 
 
@@ -268,7 +261,7 @@ def model_summary(model) -> dict:
         "n_params": model.n_params,
         "dtype": model.dtype,
         "params_dtype": model.params_dtype,
-        "notes": list(getattr(model, "notes", ())),
+        "notes": list(model.notes),
     }
 
 

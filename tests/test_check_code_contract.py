@@ -14,14 +14,12 @@ one fails with exactly the manifest's diverging arrays, named by the user's name
 runs share one pool (two at a time) and each test reads its own result.
 """
 
-import inspect
 import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from engine.runners.sandbox import code_execution_enabled
-from engine.runners.usercode import run_user_contract
 from tests.cli_helpers import run_cli
 from tests.corpus.manifest import PROGRAMS, segments_flags, write_variant
 
@@ -210,11 +208,9 @@ def test_a_correct_float32_loss_returned_as_a_python_float_is_checked_at_float32
     assert code == 1 and json.loads(out)["model"]["dtype"] == "float64"
 
 
-FORWARDED = "segments" in inspect.signature(run_user_contract).parameters
 EXPLICIT = [(prog, bug) for prog in PROGRAMS if prog.segments for bug in (None, prog.bugs[0].id)]
 
 
-@pytest.mark.skipif(not FORWARDED, reason="run_user_contract does not forward --segments yet")
 @pytest.mark.parametrize(
     "prog, bug", EXPLICIT, ids=[f"{p.file[:-3]}-{b or 'correct'}" for p, b in EXPLICIT]
 )

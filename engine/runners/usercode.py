@@ -119,6 +119,7 @@ class ContractModel:
     shapes: tuple[tuple[int, ...], ...]
     params_dtype: str  # the params' own precision
     dtype: str  # the check's precision: --dtype, else the params'
+    notes: tuple[str, ...] = ()  # how segments, their order and a setter were chosen
 
     @property
     def n_params(self) -> int:
@@ -279,6 +280,9 @@ def run_user_contract(
     heartbeat: Callable[[], None] | None = None,
     *,
     main: str | None = None,
+    segments: str | None = None,
+    order: str | None = None,
+    set_params: str | None = None,
 ) -> CodeRun:
     """The general contract: run the user's main file once as a module in the sandboxed
     child (the .py files of its folder importable), evaluate `params`, `loss` and `grads`
@@ -321,6 +325,9 @@ def run_user_contract(
         "params": params,
         "loss": loss,
         "grads": grads,
+        "segments": segments,  # checked and applied by the child (usercode_child)
+        "order": order,
+        "set_params": set_params,
         "eps": float(eps),
         "wall_seconds": limits.wall_seconds,
         "dask": False,
@@ -580,6 +587,7 @@ def _contract_run(outcome, request, file, dtype, printed, seconds) -> CodeRun:
         layout.shapes,
         params_dtype,
         check_dtype,
+        _notes(reply.get("notes")),
     )
     return CodeRun(True, "", output=output, result=result, model=model, **common)
 
@@ -877,6 +885,13 @@ def _death_message(returncode, limits: Limits, cgroup, elapsed: float, isolation
         f"Your code ended the process (exit status {returncode}, e.g. os._exit) before "
         "GradScope got its results."
     )
+
+
+def _notes(value) -> tuple[str, ...]:
+    """The child's notes on the params (at most 8 strings of 1,000 characters)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(t for t in (_text(item, 1000) for item in value[:8]) if t)
 
 
 def _text(value, limit: int) -> str:
