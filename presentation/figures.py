@@ -281,24 +281,7 @@ def matrix_heatmaps(
             )
         )
         if rows.size and marked:
-            data.append(
-                dict(
-                    type="scatter",
-                    x=[x[c] for c in cols],
-                    y=[y[r] for r in rows],
-                    mode="markers",
-                    marker=dict(
-                        symbol="x-thin",
-                        size=12,
-                        color=DIVERGING_COLOUR,
-                        line=dict(width=2, color=DIVERGING_COLOUR),
-                    ),
-                    name="diverges",
-                    showlegend=False,
-                    hoverinfo="skip",
-                    **axes,
-                )
-            )
+            data.append(_divergence_marks(x, y, rows, cols, 12, axes))
     r0, r1, c0, c1 = grid.region
     where = "" if (r1 - r0, c1 - c0) == m.shape else f", rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1}"
     notes = [
@@ -412,24 +395,7 @@ def slice_heatmaps(
                 )
             )
             if rows.size and marked:
-                data.append(
-                    dict(
-                        type="scatter",
-                        x=[x[j] for j in cols],
-                        y=[y[i] for i in rows],
-                        mode="markers",
-                        marker=dict(
-                            symbol="x-thin",
-                            size=10,
-                            color=DIVERGING_COLOUR,
-                            line=dict(width=2, color=DIVERGING_COLOUR),
-                        ),
-                        name="diverges",
-                        showlegend=False,
-                        hoverinfo="skip",
-                        **axes,
-                    )
-                )
+                data.append(_divergence_marks(x, y, rows, cols, 10, axes))
     for key, value in list(layout.items()):
         if key.startswith("yaxis"):
             number = int(key[5:] or 1)
@@ -663,3 +629,23 @@ def training_curves(runs: dict) -> go.Figure:
         margin=dict(l=10, r=10, t=60, b=10),
     )
     return fig
+
+
+def _divergence_marks(x, y, rows, cols, size: int, axes: dict) -> dict:
+    """An x over each diverging cell of a heatmap (`rows`, `cols`: its indices)."""
+    return dict(
+        type="scatter",
+        x=[x[c] for c in cols],
+        y=[y[r] for r in rows],
+        mode="markers",
+        marker=dict(
+            symbol="x-thin",
+            size=size,
+            color=DIVERGING_COLOUR,
+            line=dict(width=2, color=DIVERGING_COLOUR),
+        ),
+        name="diverges",
+        showlegend=False,
+        hoverinfo="skip",
+        **axes,
+    )
