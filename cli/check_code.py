@@ -30,7 +30,6 @@ from cli.flags import (
 from cli.terminal import EXIT_AGREE, EXIT_DIVERGE, out, refuse
 from cli.text import check_body
 from engine.diagnosis.diagnose import diagnose
-from engine.network.layout import shape_text
 from engine.runners.usercode import (
     CONVENTIONS,
     FOUNDING_CONVENTION,
@@ -229,7 +228,7 @@ def _contract_options(args: argparse.Namespace, parser) -> dict:
 
 def model_header(model) -> list[str]:
     """What was checked: the user's file and arrays (not the sidebar's scenario)."""
-    arrays = ", ".join(f"{n} {shape_text(s)}" for n, s in zip(model.names, model.shapes))
+    arrays = model.describe_arrays()
     grads = (
         f"grads `{model.grads}`"
         if model.grads is not None

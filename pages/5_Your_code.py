@@ -17,7 +17,7 @@ from engine.runners.usercode import CONVENTIONS, FOUNDING_CONVENTION, run_user_c
 from engine.scenario.parse import parse_shapes
 from presentation import figures
 from ui import cache
-from ui.coderun import queued_run
+from ui.coderun import queued_run, show_hint_and_failure
 from ui.components import findings_list, noise_note, status_badge, styled_table
 from ui.contract_mode import contract_mode, keep_typed_values
 from ui.frame import frame
@@ -215,16 +215,8 @@ if not stored or stored[0] != signature:
     st.stop()
 
 run = stored[1]
-if run.hint:
-    st.info("A hint about your code:", icon=":material/lightbulb:")
-    st.text(run.hint)
-if not run.ok:
-    # Messages quote the user's code and exceptions: plain text, never Markdown.
-    st.error("**Your code could not be checked.**", icon=":material/error:")
-    st.text(run.message)
-    if run.line:
-        st.code(f"line {run.line}: {run.line_text}", language="python")
-else:
+show_hint_and_failure(run)
+if run.ok:
     result = run.result
     status_badge(result)
     st.caption(

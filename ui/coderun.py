@@ -48,3 +48,16 @@ def queued_run(run: Callable[[RunProgress], object]):
         return None
     finally:
         shown.bar.empty()
+
+
+def show_hint_and_failure(run) -> None:
+    """A hint about the code, and why it could not be checked: plain text, never Markdown
+    (messages quote the user's code and exceptions)."""
+    if run.hint:
+        st.info("A hint about your code:", icon=":material/lightbulb:")
+        st.text(run.hint)
+    if not run.ok:
+        st.error("**Your code could not be checked.**", icon=":material/error:")
+        st.text(run.message)
+        if run.line:
+            st.code(f"line {run.line}: {run.line_text}", language="python")

@@ -32,7 +32,7 @@ from engine.scenario.settings import Scenario
 from presentation import figures
 from presentation.exports import EXPORT_EVERY_ROW_UP_TO, flagged_rows, result_sections
 from presentation.report import build_report
-from ui.coderun import queued_run
+from ui.coderun import queued_run, show_hint_and_failure
 from ui.components import findings_list, noise_note, status_badge, status_card, styled_table
 from ui.contract_examples import CONTRACT_EXAMPLES
 from ui.share import chart, release_upload
@@ -192,16 +192,10 @@ def free_names(text: str) -> set[str]:
     return used - bound - set(dir(builtins))
 
 
-def shape_text(shape) -> str:
-    if len(shape) == 2:
-        return f"{shape[0]}x{shape[1]}"
-    return str(tuple(shape))
-
-
 def model_lines(run: CodeRun) -> list[str]:
     """What the run found, in the CLI's words: arrays, count, precision, how grads came."""
     model = run.model
-    arrays = ", ".join(f"{n} {shape_text(s)}" for n, s in zip(model.names, model.shapes))
+    arrays = model.describe_arrays()
     grads = (
         f"grads from `{model.grads}`"
         if model.grads is not None
@@ -438,15 +432,8 @@ def preview(sources: dict[str, bytes], main: str, expressions: dict, dtype: str)
 
 
 def show_run(run: CodeRun, scenario: Scenario, main: str) -> None:
-    if run.hint:
-        st.info("A hint about your code:", icon=":material/lightbulb:")
-        st.text(run.hint)
-    if not run.ok:
-        st.error("**Your code could not be checked.**", icon=":material/error:")
-        st.text(run.message)
-        if run.line:
-            st.code(f"line {run.line}: {run.line_text}", language="python")
-    else:
+    show_hint_and_failure(run)
+    if run.ok:
         show_result(run, scenario, main)
     if run.output:
         with st.expander("What your code printed"):

@@ -37,7 +37,7 @@ import numpy as np
 from engine.gradcheck.check import result_from_arrays
 from engine.gradcheck.compare import CheckResult
 from engine.gradcheck.numerical import combine_costs
-from engine.network.layout import Layout
+from engine.network.layout import Layout, shape_text
 from engine.network.model import Problem
 from engine.network.pieces import CENTRAL
 from engine.params.structure import DTYPE_NAMES
@@ -125,6 +125,10 @@ class ContractModel:
     def n_params(self) -> int:
         return sum(int(np.prod(shape, dtype=np.int64)) for shape in self.shapes)
 
+    def describe_arrays(self) -> str:
+        """'W1 4x10, b1 (10,), ...': the arrays found, in order."""
+        return ", ".join(f"{n} {shape_text(s)}" for n, s in zip(self.names, self.shapes))
+
     def as_dict(self) -> dict:
         """The model section of an export: file, expressions, arrays, count, precision."""
         return {
@@ -197,11 +201,7 @@ def run_user_code(
         "sandboxed": isolation.sandboxed,
     }
     with tempfile.TemporaryDirectory(prefix="gradscope-") as tmp:
-        work = Path(tmp)
-        (work / "request").mkdir(mode=0o755)
-        (work / "scratch").mkdir(mode=0o700)
-        (work / "import").mkdir(mode=0o755)
-        (work / "import" / "engine").symlink_to(ENGINE_DIR)  # engine alone, not the project
+        work = _work_folder(Path(tmp))
         _write_request(work / "request", request, problem)
         start = time.monotonic()
         expect = Expected(layout.n_params, lambda reply: layout, exact_total=True)
@@ -334,11 +334,7 @@ def run_user_contract(
         "sandboxed": isolation.sandboxed,
     }
     with tempfile.TemporaryDirectory(prefix="gradscope-") as tmp:
-        work = Path(tmp)
-        (work / "request").mkdir(mode=0o755)
-        (work / "scratch").mkdir(mode=0o700)
-        (work / "import").mkdir(mode=0o755)
-        (work / "import" / "engine").symlink_to(ENGINE_DIR)  # engine alone, not the project
+        work = _work_folder(Path(tmp))
         (work / "request" / "request.json").write_text(json.dumps(request))
         (work / "request" / "request.json").chmod(0o644)
         _write_sources(work / "request" / SOURCE_FOLDER, shipped)
@@ -601,6 +597,16 @@ def source_label_hint(source: str, label_base: int) -> str | None:
             "convention to 1-based."
         )
     return None
+
+
+def _work_folder(work: Path) -> Path:
+    """A run's folders: its request (read-only to the child), scratch, and an import root
+    holding GradScope's engine alone, not the project."""
+    (work / "request").mkdir(mode=0o755)
+    (work / "scratch").mkdir(mode=0o700)
+    (work / "import").mkdir(mode=0o755)
+    (work / "import" / "engine").symlink_to(ENGINE_DIR)
+    return work
 
 
 def _write_request(folder: Path, request: dict, problem: Problem) -> None:
