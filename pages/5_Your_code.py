@@ -64,7 +64,6 @@ st.markdown(
     "itself (central differences, outside your code's reach), and compares it with your "
     "gradient. The problem (theta, X, y, λ) comes from the sidebar's scenario."
 )
-st.caption(isolation.describe())
 
 
 def load_example() -> None:
