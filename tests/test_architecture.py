@@ -2,6 +2,8 @@
 
 The engine imports nothing from the presentation layer, the CLI or Streamlit; no two
 modules import each other, even lazily; no module reaches into another's private names.
+The Python front end, `gradscope` (notebooks and test suites), sits on top as `cli` does:
+no project module imports it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("engine", "presentation", "cli", "ui")
+LAYERS = ("engine", "presentation", "cli", "ui", "gradscope")
 ENTRY_POINT = "engine.__main__"  # `python -m engine` hands over to the cli package
 
 
@@ -98,7 +100,7 @@ def test_no_two_modules_import_each_other_even_lazily():
 
 
 def test_engine_modules_import_no_presentation_cli_or_streamlit():
-    forbidden = ("presentation", "cli", "ui", "pages", "streamlit", "plotly")
+    forbidden = ("presentation", "cli", "ui", "pages", "gradscope", "streamlit", "plotly")
     offenders = [
         f"{name} imports {module}"
         for name, path in modules().items()
@@ -109,11 +111,11 @@ def test_engine_modules_import_no_presentation_cli_or_streamlit():
     assert offenders == []
 
 
-def test_presentation_imports_no_streamlit():
+def test_presentation_cli_and_gradscope_import_no_streamlit():
     offenders = [
         f"{name} imports {module}"
         for name, path in modules().items()
-        if name.startswith(("presentation", "cli"))
+        if name.startswith(("presentation", "cli", "gradscope"))
         for module, _ in imports_of(name, path)
         if module.split(".")[0] in ("streamlit", "ui", "pages")
     ]
@@ -131,7 +133,19 @@ def test_no_module_imports_another_modules_private_names():
     assert offenders == []
 
 
-@pytest.mark.parametrize("package", ["engine", "presentation", "cli", "ui"])
+def test_no_project_module_imports_the_python_front_end():
+    """`gradscope` is for notebooks and test suites: no project module depends on it."""
+    offenders = [
+        f"{name} imports {module}"
+        for name, path in modules().items()
+        if not name.startswith("gradscope")
+        for module, _ in imports_of(name, path)
+        if module.split(".")[0] == "gradscope"
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", LAYERS)
 def test_every_project_package_is_a_package(package):
     for folder in [ROOT / package, *(p for p in (ROOT / package).rglob("*") if p.is_dir())]:
         if folder.name != "__pycache__" and any(folder.glob("*.py")):
