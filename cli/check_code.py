@@ -111,10 +111,12 @@ def _shapes_from_flag(text: str | None) -> list[tuple[int, ...]]:
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    if args.loss is not None or args.params is not None:
+    if args.loss is not None or args.params is not None or args.forward is not None:
         return run_contract(args, parser)
-    if args.grads is not None or args.dtype is not None:
-        parser.error("--grads and --dtype go with --loss EXPR --params EXPR")
+    if args.grads is not None or args.dtype is not None or args.backward is not None:
+        parser.error(
+            "--grads and --dtype go with --loss EXPR --params EXPR; --backward with --forward"
+        )
     try:
         source = Path(args.file).read_text(encoding="utf-8")
         scenario = scenario_from_flags(args)
@@ -157,16 +159,18 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """The general contract: FILE as it is, --loss/--params/--grads in its namespace."""
-    if args.loss is None or args.params is None:
-        parser.error("--loss EXPR and --params EXPR go together (--grads EXPR is optional)")
+    """The general contract: FILE as it is, --loss/--params/--grads in its namespace, or
+    a layer pair, --forward CALL [--backward FUNC]."""
+    _refuse_mixed_modes(args, parser)
     if args.dask:
-        parser.error("--dask is not available with --loss/--params yet")
+        parser.error("--dask is not available with --loss/--params or --forward yet")
     for flag, value in (
         ("--loss", args.loss),
         ("--params", args.params),
         ("--grads", args.grads),
         ("--set-params", args.set_params),
+        ("--forward", args.forward),
+        ("--backward", args.backward),
     ):
         if value is not None and not value.strip():
             parser.error(f"{flag} needs a Python expression, got an empty one")
@@ -201,6 +205,34 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     return EXIT_AGREE if result.agrees else EXIT_DIVERGE
 
 
+def _refuse_mixed_modes(args: argparse.Namespace, parser) -> None:
+    """Either --loss with --params, or --forward: a clear argument error otherwise."""
+    if args.forward is not None:
+        mixed = [
+            flag
+            for flag, value in (
+                ("--loss", args.loss),
+                ("--params", args.params),
+                ("--grads", args.grads),
+                ("--segments", args.segments),
+                ("--set-params", args.set_params),
+            )
+            if value is not None
+        ]
+        if mixed:
+            parser.error(
+                f"--forward checks a layer pair; {', '.join(mixed)} belong to the loss mode "
+                "(--loss EXPR --params EXPR): give one or the other"
+            )
+    elif args.backward is not None:
+        parser.error("--backward goes with --forward CALL")
+    elif args.loss is None or args.params is None:
+        parser.error(
+            "--loss EXPR and --params EXPR go together (--grads EXPR is optional); or give "
+            "--forward CALL for a layer pair"
+        )
+
+
 def _contract_options(args: argparse.Namespace, parser) -> dict:
     """--segments, --order and --set-params, checked here (a bad --segments is an argument
     error), for the child's request."""
@@ -213,6 +245,8 @@ def _contract_options(args: argparse.Namespace, parser) -> dict:
             ("segments", args.segments),
             ("order", args.order),
             ("set_params", args.set_params),
+            ("forward", args.forward),
+            ("backward", args.backward),
         )
         if value is not None
     }

@@ -115,6 +115,21 @@ def add_contract_flags(parser: argparse.ArgumentParser) -> None:
         "the params' structure, or one flat vector in their order",
     )
     group.add_argument(
+        "--forward",
+        metavar="CALL",
+        help="instead of --loss/--params, a layer's forward call, e.g. "
+        "'affine_forward(x, w, b)': its float inputs (x included) are checked as a "
+        "vector-Jacobian product, sum(output * dout) for a random dout; the backward is "
+        "--backward, else the twin by name (affine_backward(dout, cache)), or autograd for "
+        "torch tensors and jax.vjp for JAX functions",
+    )
+    group.add_argument(
+        "--backward",
+        metavar="EXPR",
+        help="with --forward: the backward function, called as backward(dout, cache) "
+        "(default: the forward's name with forward -> backward)",
+    )
+    group.add_argument(
         "--dtype",
         choices=DTYPE_NAMES,
         help="the check's precision (default: the params': float32 if any is float32)",

@@ -14,6 +14,7 @@ one fails with exactly the manifest's diverging arrays, named by the user's name
 runs share one pool (two at a time) and each test reads its own result.
 """
 
+import importlib.util
 import json
 from concurrent.futures import ThreadPoolExecutor
 
@@ -34,8 +35,20 @@ COVERED = (
     "founding",
     "layer-pairs",  # the manifest's sum(forward * dout) and backward(...) expressions
     "get-set-params",  # the getter's copy moved through its set twin
+    "torch-autograd",  # an nn.Module's parameters, the gradient by loss.backward()
+    "jax-custom-vjp",
 )
-PROGRAMS_COVERED = [p for p in PROGRAMS if p.convention in COVERED]
+LIBRARIES = {"torch-autograd": "torch", "jax-custom-vjp": "jax"}  # installed by the test setup
+
+
+def _runnable(prog) -> bool:
+    library = LIBRARIES.get(prog.convention)
+    return library is None or importlib.util.find_spec(library) is not None
+
+
+PROGRAMS_COVERED = [
+    p for p in PROGRAMS if p.convention in COVERED and p.loss is not None and _runnable(p)
+]
 # (program, variant): None is the correct program; extras whose expectation is "pass",
 # and the float32 one (a correct float32 cost read at float32's noise floor)
 CASES = [
@@ -46,6 +59,14 @@ CASES = [
         *prog.bugs,
         *(e for e in prog.extras if e.expect == "pass" or e.id == "float32"),
     )
+]
+# Layer mode, `--forward CALL`: CS231n's pairs (the backward found by name), a torch
+# autograd.Function's apply, a jax.custom_vjp function; GradScope draws the dout.
+LAYER_CASES = [
+    (prog, bug.id if bug else None)
+    for prog in PROGRAMS
+    if prog.forward_call and _runnable(prog)
+    for bug in (None, *prog.bugs)
 ]
 OBJECT_PARAMS = "net"  # Nielsen's Network object itself: its biases and weights attributes
 
@@ -63,6 +84,10 @@ def _args(prog, path, params=None):
     return [*args, "--eps", prog.eps, "--json", "--table", "none"]
 
 
+def _layer_args(prog, path):
+    return ["check-code", path, "--forward", prog.forward_call, "--json", "--table", "none"]
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Every case through the CLI once, two at a time: (status, document or stderr)."""
@@ -75,6 +100,9 @@ def runs(tmp_path_factory):
         folder = tmp_path_factory.mktemp(f"nielsen-object-{bug}")
         path = write_variant(nielsen, bug, folder)
         jobs[("object", bug)] = _args(nielsen, path, OBJECT_PARAMS)
+    for prog, bug in LAYER_CASES:
+        folder = tmp_path_factory.mktemp(f"layer-{prog.file[:-3]}")
+        jobs[("layer", prog.file, bug)] = _layer_args(prog, write_variant(prog, bug, folder))
 
     def one(args):
         code, out, err = run_cli(*args, timeout=120)
@@ -97,6 +125,19 @@ def test_each_corpus_variant_is_judged_with_the_users_array_names(runs, prog, bu
     expected = _expected_diverging(prog, bug)
     assert _diverging(document) == expected
     assert code == (1 if expected else 0)
+
+
+@pytest.mark.parametrize(
+    "prog, bug", LAYER_CASES, ids=[f"{p.file[:-3]}-{b or 'correct'}" for p, b in LAYER_CASES]
+)
+def test_each_layer_is_checked_as_a_vjp_from_its_forward_call_alone(runs, prog, bug):
+    code, document = runs[("layer", prog.file, bug)]
+    assert isinstance(document, dict), document
+    expected = _expected_diverging(prog, bug)
+    assert _diverging(document) == expected
+    assert code == (1 if expected else 0)
+    names = [m["name"] for m in document["result"]["matrices"]]
+    assert names == list(prog.names or prog.layer["inputs"])
 
 
 def test_the_arrays_keep_the_users_names_in_the_json(runs):

@@ -13,11 +13,21 @@ named by its own expression), `layers[0].W` for an object inside a list,
 Objects: every float array among `vars(obj)` (in definition order), and the dicts,
 lists, tuples and objects there that hold float arrays; other attributes (sizes,
 labels, functions, strings) are left alone.
+
+Tensors. A CPU float tensor (PyTorch) is taken as the NumPy view `t.detach().numpy()`,
+which shares its memory, so a step in place reaches the tensor; the tensor itself is
+kept (`ParamArray.source`) for its `.grad`. A module (`nn.Module`) gives its
+`named_parameters()`, named as PyTorch names them (`fc1.weight`). When the loss is a
+tensor that carries a graph and no grads are given, `autograd_grads` asks the tensor
+library's own backward, which runs the user's hand-written `autograd.Function`s.
+Nothing here imports torch: tensors are recognised by their methods.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,6 +50,7 @@ class ParamArray:
 
     name: str
     array: np.ndarray = field(repr=False)
+    source: object = field(default=None, repr=False)  # the tensor behind a NumPy view
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -170,6 +181,13 @@ class _Walker:
             )
         if isinstance(value, np.ndarray):
             return self._array(value, name, strict)
+        if is_tensor(value):
+            return self._tensor(value, name, strict)
+        if is_module(value):
+            if id(value) in self.seen:
+                return None if not strict else self._cycle(name)
+            self.seen.add(id(value))
+            return self._module(value, name, depth, strict)
         if isinstance(value, (dict, list, tuple)) or _is_object(value):
             if id(value) in self.seen:
                 return None if not strict else self._cycle(name)
@@ -186,7 +204,43 @@ class _Walker:
     def _cycle(self, name: str):
         raise ContractError(f"--params `{self.expression}`: {name or 'the value'} contains itself.")
 
-    def _array(self, value: np.ndarray, name: str, strict: bool) -> Node | None:
+    def _tensor(self, value, name: str, strict: bool) -> Node | None:
+        shown = name or expression_name(self.expression)
+        if id(value) in self.seen:
+            if not strict:
+                return None
+            raise ContractError(
+                f"--params `{self.expression}`: {shown} is the same tensor as an earlier entry."
+            )
+        try:
+            view = value.detach().numpy()
+        except (RuntimeError, TypeError) as error:  # on a GPU, or a dtype NumPy lacks
+            if not strict:
+                return None
+            raise ContractError(
+                f"--params `{self.expression}`: {shown} is a tensor GradScope cannot move in "
+                f"place ({_shortened(error)}); use a CPU float32 or float64 tensor."
+            ) from None
+        self.seen.add(id(value))
+        return self._array(view, name, strict, source=value)
+
+    def _module(self, value, name: str, depth: int, strict: bool) -> Node | None:
+        """An nn.Module: its named parameters, by PyTorch's names (`fc1.weight`)."""
+        node = Node("module", name)
+        for key, parameter in value.named_parameters():
+            child = self.walk(parameter, _child_name(name, key, "object"), depth + 1, strict)
+            if child is not None:
+                node.children.append((key, child))
+        if node.children or not strict:
+            return node if node.children else None
+        raise ContractError(
+            f"--params `{self.expression}`: {name or 'the module'} ({_kind(value)}) has no "
+            "float parameters."
+        )
+
+    def _array(
+        self, value: np.ndarray, name: str, strict: bool, source: object = None
+    ) -> Node | None:
         shown = name or expression_name(self.expression)
         if value.dtype.type not in FLOAT_DTYPES:
             if not strict:
@@ -216,7 +270,7 @@ class _Walker:
                 f"--params `{self.expression}` holds more than {MAX_ARRAYS:,} arrays."
             )
         self.seen.add(id(value))
-        self.arrays.append(ParamArray(shown, value))
+        self.arrays.append(ParamArray(shown, value, source))
         return Node("array", shown, index=len(self.arrays) - 1)
 
     def _container(self, value, name: str, depth: int, strict: bool) -> Node | None:
@@ -251,6 +305,28 @@ def _child_name(parent: str, key, kind: str) -> str:
     if not parent:
         return key if isinstance(key, str) else repr(key)
     return f"{parent}[{key!r}]"
+
+
+def is_tensor(value) -> bool:
+    """A tensor of a library with NumPy views (PyTorch), recognised without importing it."""
+    return (
+        not isinstance(value, np.ndarray)
+        and callable(getattr(value, "detach", None))
+        and callable(getattr(value, "numpy", None))
+        and hasattr(value, "grad")
+    )
+
+
+def is_module(value) -> bool:
+    """A PyTorch module (anything with `named_parameters()` and `zero_grad()`)."""
+    return callable(getattr(value, "named_parameters", None)) and callable(
+        getattr(value, "zero_grad", None)
+    )
+
+
+def _shortened(error: BaseException, limit: int = 200) -> str:
+    text = str(error)
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _attrs(value) -> list[tuple[str, object]]:
@@ -296,7 +372,8 @@ def same_arrays(params: Params, again: Params) -> None:
     """ContractError unless `again` (the params expression evaluated after the loss)
     holds the very arrays of `params`: only then does a step in place reach the loss."""
     for before, after in zip(params.arrays, again.arrays):
-        if after.array is not before.array:
+        same_tensor = before.source is not None and after.source is before.source
+        if after.array is not before.array and not same_tensor:
             raise ContractError(
                 f"--params `{params.expression}` gave a new array for {before.name} when "
                 "evaluated again after the loss: GradScope moves the params in place, so they "
@@ -359,6 +436,44 @@ def read_loss(value, expression: str = "loss") -> tuple[float, object | None]:
     if not np.isfinite(number):
         raise ContractError(f"--loss `{expression}` returned {number} at the params' values.")
     return number, grads
+
+
+def autograd_grads(value, params: Params, expression: str = "loss") -> np.ndarray | None:
+    """The gradient by the tensor library's own backward, for a loss that is a tensor
+    carrying a graph (PyTorch, `requires_grad`): the params' `.grad` after
+    `loss.backward()`, cleared first, as one float64 vector in the params' order. A
+    param the loss does not reach gets zeros, as torch's gradcheck reads None. None when
+    the value is not such a tensor (the grads must then come from the user)."""
+    if not (is_tensor(value) and getattr(value, "requires_grad", False)):
+        return None
+    if any(a.source is None for a in params.arrays):
+        plain = [a.name for a in params.arrays if a.source is None]
+        raise ContractError(
+            f"--loss `{expression}` is a tensor with a graph, but {', '.join(plain[:3])} "
+            "are not tensors, so autograd cannot give their gradient: give tensors (or the "
+            "module) as --params, or the grads with --grads."
+        )
+    for entry in params.arrays:
+        entry.source.grad = None
+    value.backward()
+    parts = []
+    for entry in params.arrays:
+        grad = entry.source.grad
+        parts.append(
+            np.zeros(entry.size) if grad is None else np.asarray(as_numpy(grad), np.float64).ravel()
+        )
+    return np.concatenate(parts)
+
+
+def without_graph(params: Params):
+    """A context in which the loss builds no autograd graph (`torch.no_grad()` for tensor
+    params, nothing otherwise): the shifted losses need only their values."""
+    for entry in params.arrays:
+        if entry.source is not None:
+            library = importlib.import_module(type(entry.source).__module__.split(".")[0])
+            no_grad = getattr(library, "no_grad", None)
+            return no_grad() if callable(no_grad) else contextlib.nullcontext()
+    return contextlib.nullcontext()
 
 
 def _describe_value(value) -> str:

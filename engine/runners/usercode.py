@@ -270,8 +270,8 @@ def _code_run(outcome, source, label_base, layout, problem, eps, printed, second
 
 def run_user_contract(
     file,
-    loss: str,
-    params: str,
+    loss: str | None,
+    params: str | None,
     grads: str | None = None,
     eps: float = 1e-4,
     dtype: str | None = None,
@@ -283,10 +283,15 @@ def run_user_contract(
     segments: str | None = None,
     order: str | None = None,
     set_params: str | None = None,
+    forward: str | None = None,
+    backward: str | None = None,
 ) -> CodeRun:
     """The general contract: run the user's main file once as a module in the sandboxed
     child (the .py files of its folder importable), evaluate `params`, `loss` and `grads`
     (Python expressions) in its namespace, and check the gradient at the user's own point.
+    With `forward` (a call, `affine_forward(x, w, b)`) instead of loss and params: the
+    call's float inputs checked as a vector-Jacobian product (engine.params.layer),
+    against `backward` or the forward's twin, or autograd / jax.vjp.
 
     `file` is a path (its folder's .py files are shipped, as `check-code FILE` does), or
     the sources themselves, `{relative path: bytes}` (pasted or uploaded in the app),
@@ -328,6 +333,8 @@ def run_user_contract(
         "segments": segments,  # checked and applied by the child (usercode_child)
         "order": order,
         "set_params": set_params,
+        "forward": forward,
+        "backward": backward,
         "eps": float(eps),
         "wall_seconds": limits.wall_seconds,
         "dask": False,
@@ -574,11 +581,12 @@ def _contract_run(outcome, request, file, dtype, printed, seconds) -> CodeRun:
     numerical = combine_costs(None, shifted, eps, CENTRAL, np.dtype(check_dtype).type)
     analytic = arrays["analytic"].astype(check_dtype)
     result = result_from_arrays(analytic, numerical, arrays["theta"], layout, float(base), eps)
+    expressions = _expressions(request, reply)
     model = ContractModel(
         file,
-        request["loss"],
-        request["params"],
-        request["grads"],
+        expressions["loss"],
+        expressions["params"],
+        expressions["grads"],
         layout.names,
         layout.shapes,
         params_dtype,
@@ -586,6 +594,18 @@ def _contract_run(outcome, request, file, dtype, printed, seconds) -> CodeRun:
         _notes(reply.get("notes")),
     )
     return CodeRun(True, "", output=output, result=result, model=model, **common)
+
+
+def _expressions(request: dict, reply: dict) -> dict:
+    """The loss, params and grads the check used: the request's expressions, or what the
+    child found in their place (a layer's VJP loss and inputs, autograd for the grads),
+    each a bounded string."""
+    sent = reply.get("expressions")
+    sent = sent if isinstance(sent, dict) else {}
+    return {
+        role: _text(sent.get(role), 500) or request.get(role)
+        for role in ("loss", "params", "grads")
+    }
 
 
 def source_label_hint(source: str, label_base: int) -> str | None:

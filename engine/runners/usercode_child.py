@@ -227,23 +227,18 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
     folder importable; the params are perturbed in place, entry by entry, and the loss
     read at each step. The reply names the arrays and their shapes; the arrays are
     theta, the user's gradient, the loss at theta and at each shifted point."""
+    import contextlib
     import types
 
-    import numpy as np
-
-    from engine.network.pieces import CENTRAL
     from engine.params.segments import build_params, flat_grads
     from engine.params.structure import (
-        FLOAT32_LOSS_NOTE,
-        FLOAT32_NAME,
-        FLOAT64_NAME,
         ContractError,
+        autograd_grads,
         flatten_params,
-        float32_valued,
         match_grads,
         read_loss,
         same_arrays,
-        shifted_losses,
+        without_graph,
     )
 
     sys.path.insert(0, str(folder / SOURCE_FOLDER))
@@ -261,6 +256,8 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
     expressions = {}
     for role in ("params", "loss", "grads"):
         text = request.get(role)
+        if request.get("forward"):
+            break  # a layer pair: --forward and --backward are read by _run_layer
         if text is None:
             continue
         try:
@@ -272,6 +269,8 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
     def evaluate(role: str):
         return eval(expressions[role], namespace)  # noqa: S307 - the user's own expression
 
+    if request.get("forward"):
+        return _run_layer(request, namespace, lines, reply_fd)
     stage = "in --params `{}`".format(request["params"])
     try:
         value = evaluate("params")
@@ -279,16 +278,28 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         setter, segmentation, notes = _contract_options(request, namespace, value)
         params, vector = build_params(value, request["params"], segmentation, setter)
         stage = "in --loss `{}`".format(request["loss"])
-        base, grads = read_loss(evaluate("loss"), request["loss"])
+        raw = evaluate("loss")
+        base, grads = read_loss(raw, request["loss"])
+        by_autograd = False
         if "grads" in expressions:
             stage = "in --grads `{}`".format(request["grads"])
             grads = evaluate("grads")
             grads_expression = request["grads"]
         elif grads is None:
-            raise ContractError(
-                f"--loss `{request['loss']}` returned one number and no gradient: give "
-                "--grads EXPR, or make the loss return (loss, grads)."
-            )
+            stage = "in the backward of --loss `{}`".format(request["loss"])
+            grads = autograd_grads(raw, params, request["loss"])
+            by_autograd = grads is not None
+            if grads is None:
+                raise ContractError(
+                    f"--loss `{request['loss']}` returned one number and no gradient: give "
+                    "--grads EXPR, or make the loss return (loss, grads)"
+                    + (
+                        " (or a tensor with requires_grad, for autograd)."
+                        if any(a.source is not None for a in params.arrays)
+                        else "."
+                    )
+                )
+            grads_expression = f"autograd: ({request['loss']}).backward()"
         else:
             grads_expression = f"{request['loss']}[1]"
         grads = flat_grads(grads, params, segmentation)
@@ -297,37 +308,99 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         if setter is None:
             before = flatten_params(value, request["params"])
             same_arrays(before, flatten_params(evaluate("params"), request["params"]))
-        theta = params.vector()
         stage = "in --loss `{}` at a shifted point".format(request["loss"])
-        last = [0.0]
-        loop_start = time.monotonic()
-        budget = float(request.get("wall_seconds") or 0) - (loop_start - STARTED)
-
-        def progress(done, total):
-            now = time.monotonic()
-            if now - last[0] >= 0.2 or done == total:
-                last[0] = now
-                channel.write_json(reply_fd, {"progress": [done, total]})
-                _refuse_if_too_slow(done, total, now - loop_start, budget)
 
         def loss_at():
             if setter is not None:
                 setter(vector)  # the moved copy, handed over before every loss
             return read_loss(evaluate("loss"), request["loss"])[0]
 
-        steps = [s for s in CENTRAL.steps if s != 0.0]
+        quiet = without_graph(params) if by_autograd else contextlib.nullcontext()
         try:
-            shifted = shifted_losses(params, loss_at, request["eps"], steps, progress)
+            with quiet:
+                shifted = _shifted(params, loss_at, request, reply_fd)
         finally:
             if setter is not None:
                 setter(vector)  # back at the params' own values
     except ContractError as error:
-        reply = {"ok": False, "message": _shortened(str(error)), "line": None, "line_text": None}
-        return reply, []
+        return _refusal(error), []
     except BaseException as error:  # noqa: BLE001
         notes = getattr(error, "__notes__", None) or []
         return describe(error, lines, " ".join([stage, *notes[-1:]])), []
-    dtype = params.dtype()
+    reply, arrays = _contract_reply(params, params.dtype(), base, analytic, shifted, notes)
+    if by_autograd:
+        reply["expressions"] = {"grads": grads_expression}
+    return reply, arrays
+
+
+def _run_layer(request: dict, namespace: dict, lines: list[str], reply_fd: int):
+    """(reply, arrays) for `--forward CALL [--backward FUNC]`: the call's float inputs
+    checked as a vector-Jacobian product (engine.params.layer)."""
+    from engine.params.layer import LayerCheck, parse_forward
+    from engine.params.structure import ContractError
+
+    def evaluate(text: str):
+        return eval(compile(text, "<--forward>", "eval"), namespace)  # noqa: S307
+
+    stage = "in --forward `{}`".format(request["forward"])
+    try:
+        layer = LayerCheck(parse_forward(request["forward"]), evaluate, request.get("backward"))
+        stage = "in the backward of `{}`".format(request["forward"])
+        analytic = layer.gradient()
+        stage = "in --forward `{}`".format(request["forward"])
+        base = layer.loss()
+        stage = "in --forward `{}` at a shifted point".format(request["forward"])
+        shifted = _shifted(layer.params, layer.loss, request, reply_fd)
+    except ContractError as error:
+        return _refusal(error), []
+    except BaseException as error:  # noqa: BLE001
+        notes = getattr(error, "__notes__", None) or []
+        return describe(error, lines, " ".join([stage, *notes[-1:]])), []
+    dtype = layer.dtype() or layer.params.dtype()
+    reply, arrays = _contract_reply(
+        layer.params, dtype, base, analytic, shifted, [layer.describe()]
+    )
+    reply["expressions"] = layer.expressions()
+    return reply, arrays
+
+
+def _refusal(error: BaseException) -> dict:
+    return {"ok": False, "message": _shortened(str(error)), "line": None, "line_text": None}
+
+
+def _shifted(params, loss_at, request: dict, reply_fd: int):
+    """The loss at every entry moved by -eps and +eps, with progress frames, stopped
+    early (with the numbers) when it cannot finish in the time left."""
+    from engine.network.pieces import CENTRAL
+    from engine.params.structure import shifted_losses
+
+    last = [0.0]
+    loop_start = time.monotonic()
+    budget = float(request.get("wall_seconds") or 0) - (loop_start - STARTED)
+
+    def progress(done, total):
+        now = time.monotonic()
+        if now - last[0] >= 0.2 or done == total:
+            last[0] = now
+            channel.write_json(reply_fd, {"progress": [done, total]})
+            _refuse_if_too_slow(done, total, now - loop_start, budget)
+
+    steps = [s for s in CENTRAL.steps if s != 0.0]
+    return shifted_losses(params, loss_at, request["eps"], steps, progress)
+
+
+def _contract_reply(params, dtype: str, base: float, analytic, shifted, notes: list[str]):
+    """(reply, arrays) of a finished contract check: names, shapes, the check's dtype
+    (float32 for a loss whose every value is a float32 number) and the numbers."""
+    import numpy as np
+
+    from engine.params.structure import (
+        FLOAT32_LOSS_NOTE,
+        FLOAT32_NAME,
+        FLOAT64_NAME,
+        float32_valued,
+    )
+
     if dtype == FLOAT64_NAME and float32_valued(base, shifted):
         dtype = FLOAT32_NAME  # the loss's own precision: the noise floor is float32's
         notes.append(FLOAT32_LOSS_NOTE)
@@ -338,7 +411,7 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         "dtype": dtype,
         "notes": notes,
     }
-    return reply, [theta, analytic, np.array([base]), shifted.ravel()]
+    return reply, [params.vector(), analytic, np.array([base]), shifted.ravel()]
 
 
 def _contract_options(request: dict, namespace: dict, value):

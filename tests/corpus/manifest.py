@@ -39,7 +39,11 @@ vector in the params' order). Extra fields:
   (`params` is then the getter call).
 - `layer`: for forward/backward pairs, the pair and its inputs; `loss` is then
   `sum(forward(...)[0] * dout)` with the program's random `dout`, and `grads` the
-  backward call, as CS231n's notebooks check their layers.
+  backward call, as CS231n's notebooks check their layers. The same pair is also
+  checked as check-code's layer mode, `--forward CALL` (`forward_call`: GradScope draws
+  `dout` and finds the backward by name).
+- `forward`: a call checked only in layer mode (a torch `autograd.Function`'s `.apply`,
+  a `jax.custom_vjp` function), with no loss of the program's own.
 - `helpers`: modules next to the program that it imports.
 - `notes`: what is unusual about the program for a checker (1 x 1 losses, zero biases,
   3-D and 4-D arrays, a helper import, ...).
@@ -103,6 +107,11 @@ CONVENTIONS = {
     "gradients of every input, x included; checked as a vector-Jacobian product",
     "get-set-params": "an object with getParams() -> vector, setParams(vector) and "
     "computeGradients(X, y) -> vector in the same order",
+    "torch-autograd": "torch.autograd.Function subclasses with staticmethod forward(ctx, ...) "
+    "/ backward(ctx, grad_output) (ctx.save_for_backward), alone or inside an nn.Module; "
+    "gradients from autograd (loss.backward(), or a random upstream gradient)",
+    "jax-custom-vjp": "jax.custom_vjp functions with f_fwd -> (out, residuals) and "
+    "f_bwd(res, g) -> tuple of cotangents; checked through jax.vjp",
 }
 
 
@@ -127,9 +136,10 @@ class Program:
     file: str
     convention: str
     imitates: str
-    loss: str
-    params: str
+    loss: str | None = None
+    params: str | None = None
     grads: str | None = None
+    forward: str | None = None
     names: tuple[str, ...] | None = None
     segments: tuple[Segment, ...] = ()
     set_params: str | None = None
@@ -146,6 +156,15 @@ class Program:
 
     def bug(self, bug_id: str) -> Bug:
         return next(b for b in self.variants if b.id == bug_id)
+
+    @property
+    def forward_call(self) -> str | None:
+        """check-code's --forward for a layer: given, or the layer pair's forward called on
+        its inputs and extra arguments (the backward is then found as its twin)."""
+        if self.forward or not self.layer:
+            return self.forward
+        arguments = (*self.layer["inputs"], *self.layer.get("args", ()))
+        return f"{self.layer['forward']}({', '.join(arguments)})"
 
 
 EX4_ARGS = "(nn_params, input_layer_size, hidden_layer_size, num_labels, X, y, lambda_)"
@@ -769,6 +788,113 @@ PROGRAMS: tuple[Program, ...] = (
                 "layout",
                 ("W1", "W2"),
                 "computeGradients rolls dJdW2 before dJdW1, unlike getParams",
+            ),
+        ),
+    ),
+    Program(
+        "torch_autograd_function.py",
+        "torch-autograd",
+        "PyTorch tutorial 'Extending PyTorch: Defining new autograd Functions' "
+        "(LinearFunction, a hand-written sigmoid), checked like gradcheck",
+        forward="LinearFunction.apply(x, weight, bias)",
+        names=("x", "weight", "bias"),
+        notes=(
+            "float64 leaf tensors with requires_grad; weight is (out_features, in_features) "
+            "and square (4 x 4), so a transposed gradient keeps its shape; checked as a "
+            "vector-Jacobian product with a random upstream gradient through autograd"
+        ),
+        bugs=(
+            Bug(
+                "grad-weight-transposed",
+                "layout",
+                ("weight",),
+                "grad_weight = input.T @ grad_output (the NumPy (in, out) habit) instead of "
+                "grad_output.T @ input: the transpose, unnoticed because weight is square",
+            ),
+            Bug(
+                "grad-bias-averaged",
+                "scale",
+                ("bias",),
+                "grad_bias = grad_output.mean(0) instead of sum(0)",
+            ),
+            Bug(
+                "grad-input-weight-transposed",
+                "layout",
+                ("x",),
+                "grad_input = grad_output @ weight.T, as if weight were (in, out); torch's "
+                "(out, in) layout needs grad_output @ weight",
+            ),
+        ),
+    ),
+    Program(
+        "torch_module_custom_backward.py",
+        "torch-autograd",
+        "PyTorch forum / Stack Overflow posts: an nn.Module with a custom activation (SiLU / "
+        "Swish) written as a torch.autograd.Function with a hand-written backward",
+        loss="compute_loss()",
+        params="model",
+        names=("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"),
+        eps=1e-3,
+        notes=(
+            "float32 model and data (torch's default): the correct program agrees with a "
+            "float64 reference only to ~2e-7, so a checker must use float32's noise floor "
+            "and a step that round-off does not swamp (eps 1e-3: at 1e-5 the float32 "
+            "round-off, ~7e-2 per entry, hides these bugs); "
+            "gradients from loss.backward(); params named by named_parameters; biases "
+            "non-zero"
+        ),
+        bugs=(
+            Bug(
+                "grad-is-sigmoid",
+                "backward-chain",
+                ("fc1.weight", "fc1.bias"),
+                "SiLU's derivative written sigmoid(x), dropping the x * s * (1 - s) term",
+            ),
+            Bug(
+                "grad-output-dropped",
+                "backward-chain",
+                ("fc1.weight", "fc1.bias"),
+                "backward returns the local derivative without multiplying by grad_output",
+            ),
+            Bug(
+                "sigmoid-sign-in-backward",
+                "sign",
+                ("fc1.weight", "fc1.bias"),
+                "backward recomputes the sigmoid as 1 / (1 + exp(x)), the minus sign dropped "
+                "(forward uses torch.sigmoid)",
+            ),
+        ),
+    ),
+    Program(
+        "jax_custom_vjp.py",
+        "jax-custom-vjp",
+        "JAX documentation 'Custom derivative rules for JAX-transformable Python functions' "
+        "(jax.custom_vjp with f_fwd / f_bwd, a numerically stable softplus)",
+        forward="layer(x, W)",
+        names=("x", "W"),
+        notes=(
+            "x and W are NumPy float64 arrays (moved in place), jax_enable_x64 set at the "
+            "top; W is square (4 x 4); checked as a VJP with jax.vjp, which runs layer_bwd"
+        ),
+        bugs=(
+            Bug(
+                "dW-transposed",
+                "layout",
+                ("W",),
+                "dW = dz.T @ x instead of x.T @ dz: transposed, unnoticed because W is square",
+            ),
+            Bug(
+                "grad-from-output-residual",
+                "backward-chain",
+                ("x", "W"),
+                "layer_fwd saves the output softplus(z) as the residual instead of z, so the "
+                "backward rule takes sigmoid of the output",
+            ),
+            Bug(
+                "sigmoid-sign",
+                "sign",
+                ("x", "W"),
+                "softplus' derivative written 1 / (1 + exp(z)) = sigmoid(-z)",
             ),
         ),
     ),
