@@ -19,7 +19,6 @@ from cli.flags import (
     scenario_from_flags,
 )
 from cli.terminal import EXIT_AGREE, EXIT_DIVERGE, out, refuse
-from cli.text import check_body, check_header, format_catalogue
 from engine.diagnosis.diagnose import diagnose
 from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
@@ -29,6 +28,7 @@ from engine.scenario.settings import Scenario
 from engine.scenario.workload import WorkTooLarge, check_workload
 from presentation.exports import check_document
 from presentation.report import build_report
+from presentation.text import check_body, check_header, format_catalogue
 
 NAME = "check"
 COMMANDS_HELP = (

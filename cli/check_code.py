@@ -28,7 +28,6 @@ from cli.flags import (
     scenario_from_flags,
 )
 from cli.terminal import EXIT_AGREE, EXIT_DIVERGE, out, refuse
-from cli.text import check_body
 from engine.diagnosis.diagnose import diagnose
 from engine.runners.usercode import (
     CONVENTIONS,
@@ -42,6 +41,7 @@ from engine.runners.usercode import (
 from engine.scenario.parse import parse_shapes
 from engine.scenario.workload import WorkTooLarge, check_workload
 from presentation.exports import check_document, result_sections
+from presentation.text import check_body
 
 NAME = "check-code"
 MAX_TIMEOUT = 3600.0  # one hour of wall and CPU time at most

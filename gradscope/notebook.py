@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cli.text import check_body
 from engine.diagnosis.diagnose import diagnose
 from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.params import check as engine_check
 from presentation import figures
 from presentation.report import build_report, describe_model
+from presentation.text import check_body
 
 HEATMAP_ARRAYS = 24  # as on the Your code page: the most diverging first; all in .result.table()
 NO_PARAMETER_ROWS = np.array([], dtype=int)  # the text summary: every row is in .result.table()

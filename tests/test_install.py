@@ -16,7 +16,7 @@ import pytest
 
 from tests.cli_helpers import ROOT
 
-PACKAGES = ("engine", "presentation", "cli")
+PACKAGES = ("engine", "presentation", "cli", "gradscope")
 NOT_SOURCES = shutil.ignore_patterns(
     ".git", "__pycache__", ".*cache", ".hypothesis", "test-output", "build", "*.egg-info"
 )

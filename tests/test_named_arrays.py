@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 import engine
-from cli.text import check_body
 from engine.diagnosis.diagnose import diagnose
 from engine.network.layout import Layout
 from presentation import figures
 from presentation.exports import result_sections
 from presentation.report import build_report
+from presentation.text import check_body
 
 ARRAYS = [("W1", (4, 3)), ("b1", (3,)), ("K", (2, 3, 2, 2)), ("s", ())]
 LAYOUT = Layout.from_arrays(*zip(*ARRAYS))

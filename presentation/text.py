@@ -1,7 +1,8 @@
-"""The CLI's plain-text output, assembled from parts: the check's header, its body
-(the seed-style table, the per-matrix or per-array lines, the verdict, the diagnosis),
-the catalogue. Entries and arrays are named as the layout names them: 'Theta1 row 0
-(hidden 0) column 0 (bias)' for the founding network, 'W1[2, 3]' for the user's arrays.
+"""Plain-text output, for the CLI and for `gradscope` in a notebook, assembled from
+parts: the check's header, its body (the seed-style table, the per-matrix or per-array
+lines, the verdict, the diagnosis), the catalogue. Entries and arrays are named as the
+layout names them: 'Theta1 row 0 (hidden 0) column 0 (bias)' for the founding network,
+'W1[2, 3]' for the user's arrays.
 
 `check` prints the header and the body; `check-code` prints its own header (the file
 and the isolation in force) above the same body.
