@@ -30,6 +30,7 @@ _HOMES = {
     "Problem": "engine.network.model",
     "check": "engine.gradcheck.check",
     "check_functions": "engine.gradcheck.check",
+    "check_layer": "engine.params.check",
     "check_params": "engine.params.check",
     "check_problem": "engine.gradcheck.check",
     "cost": "engine.network.model",

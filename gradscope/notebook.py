@@ -107,6 +107,23 @@ def check_params(
     return NotebookCheck(result, findings, subject or describe_model(result))
 
 
+def check_layer(
+    forward: Callable,
+    inputs,
+    backward: Callable | None = None,
+    *,
+    subject: str | None = None,
+    **options,
+) -> NotebookCheck:
+    """Check a layer's backward as a vector-Jacobian product, diagnosed: the arguments
+    are `engine.check_layer`'s (`forward(*inputs)`; `backward(dout, cache)` for a NumPy
+    pair, found by name beside the forward when not given; autograd for torch tensors,
+    jax.vjp for JAX functions)."""
+    result = engine_check.check_layer(forward, inputs, backward, **options)
+    findings = tuple(diagnose(result))
+    return NotebookCheck(result, findings, subject or describe_model(result))
+
+
 def inline_html(check: NotebookCheck) -> str:
     """Verdict, per-array table, findings and one heatmap figure per array. Styles are
     inline: a notebook's output shares the page, so no stylesheet may leak into it."""

@@ -7,6 +7,8 @@ by entry and restored, and the gradient compared with central differences.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from collections.abc import Callable
 
 import numpy as np
@@ -28,10 +30,13 @@ from engine.params.structure import (
     DTYPE_NAMES,
     FLOAT32_NAME,
     ContractError,
+    Params,
+    autograd_grads,
     float32_valued,
     match_grads,
     read_loss,
     shifted_losses,
+    without_graph,
 )
 
 
@@ -79,13 +84,19 @@ def check_params(
     if set_params is not None and not callable(set_params):
         raise ContractError("set_params must be the setter itself, e.g. NN.setParams")
     flat, vector = build_params(params, "params", segmentation, set_params)
-    base, returned = read_loss(loss(), "loss()")
+    raw = loss()
+    base, returned = read_loss(raw, "loss()")
+    by_autograd = False
     if grads is None and returned is None:
-        raise ContractError(
-            "loss() returned one number and no gradient: pass grads=..., or make the loss "
-            "return (loss, grads)."
-        )
-    if grads is None:
+        grads = autograd_grads(raw, flat, "loss()")
+        by_autograd = grads is not None
+        if grads is None:
+            raise ContractError(
+                "loss() returned one number and no gradient: pass grads=..., or make the "
+                "loss return (loss, grads) (or a tensor with requires_grad, for autograd)."
+            )
+        expression = "autograd"
+    elif grads is None:
         grads, expression = returned, "loss()[1]"
     elif callable(grads):
         grads, expression = grads(), "grads()"
@@ -101,11 +112,117 @@ def check_params(
         return read_loss(loss(), "loss()")[0]
 
     try:
-        shifted = shifted_losses(flat, loss_at, eps, steps, progress)
+        with without_graph(flat) if by_autograd else contextlib.nullcontext():
+            shifted = shifted_losses(flat, loss_at, eps, steps, progress)
     finally:
         if set_params is not None:
             set_params(vector)
-    if dtype is None:  # the params', or float32 for a loss whose values are all float32
+    return _result(flat, theta, analytic, base, shifted, eps, dtype, threshold)
+
+
+def check_layer(
+    forward: Callable,
+    inputs,
+    backward: Callable | None = None,
+    eps: float = 1e-4,
+    dtype: str | None = None,
+    threshold: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **keywords,
+) -> CheckResult:
+    """Check a layer's backward as a vector-Jacobian product, as `check-code --forward`.
+
+    `forward(*inputs, **keywords)` is called with `inputs` in order: a dict (its keys
+    name the inputs: `{"x": x, "w": w, "b": b}`) or a sequence (named by the forward's
+    parameters where its signature says, e.g. `affine_forward(x, w, b)`). The float
+    arrays among them (x included) are checked; others (`bn_param`) are passed as they
+    are. `backward`: a NumPy pair's backward, called `backward(dout, cache)` and
+    returning one gradient per float input; for torch tensors (an `autograd.Function`'s
+    `.apply`) autograd is used, for a JAX function `jax.vjp`. GradScope draws `dout`
+    (standard normal, seed 0) and compares with central differences of
+    `sum(forward(...) * dout)`.
+    """
+    from engine.params.layer import ForwardCall, LayerCheck
+
+    if not callable(forward):
+        raise ContractError("forward must be the layer's forward function, e.g. affine_forward")
+    eps = validate_eps(eps)
+    if dtype is not None and dtype not in DTYPE_NAMES:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    names, values = _named_inputs(forward, inputs)
+    if backward is not None and not callable(backward):
+        raise ContractError("backward must be the layer's backward function, or None")
+    namespace = {"forward": forward, "backward": backward or _twin_of(forward)}
+    namespace.update(zip(names, values))
+    namespace.update({f"keyword_{k}": v for k, v in keywords.items()})
+
+    def evaluate(name: str):
+        if namespace.get(name) is None:  # only a NumPy pair asks for its backward
+            raise ContractError(
+                "backward: give the layer's backward function (backward(dout, cache)); "
+                f"none was found beside {getattr(forward, '__name__', 'the forward')}."
+            )
+        return namespace[name]
+
+    call = ForwardCall(
+        f"forward({', '.join(names)})",
+        "forward",
+        tuple(names),
+        tuple((k, f"keyword_{k}") for k in keywords),
+    )
+    layer = LayerCheck(call, evaluate, "backward")
+    analytic = layer.gradient()
+    base = layer.loss()
+    steps = [s for s in CENTRAL.steps if s != 0.0]
+    shifted = shifted_losses(layer.params, layer.loss, eps, steps, progress)
+    theta = layer.params.vector()
+    return _result(
+        layer.params, theta, analytic, base, shifted, eps, dtype or layer.dtype(), threshold
+    )
+
+
+def _named_inputs(forward: Callable, inputs) -> tuple[list[str], list]:
+    """(names, values): a dict's keys, or the forward's parameter names, else input0..."""
+    if isinstance(inputs, dict):
+        names = [str(k) for k in inputs]
+        if not all(n.isidentifier() for n in names):
+            raise ContractError(f"inputs' keys must be names, got {names}")
+        return names, list(inputs.values())
+    if not isinstance(inputs, (list, tuple)):
+        inputs = (inputs,)
+    parameters = _parameter_names(forward)
+    if len(parameters) >= len(inputs):
+        return parameters[: len(inputs)], list(inputs)
+    return [f"input{i}" for i in range(len(inputs))], list(inputs)
+
+
+def _parameter_names(forward: Callable) -> list[str]:
+    """The forward's positional parameter names; for a torch `Function.apply`, those of
+    the Function's own `forward(ctx, ...)` after ctx."""
+    owner = getattr(forward, "__self__", None)
+    target = getattr(owner, "forward", None) if isinstance(owner, type) else forward
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return names[1:] if names[:1] in (["ctx"], ["self"]) else names
+
+
+def _twin_of(forward: Callable) -> Callable | None:
+    """The backward beside a NumPy forward, by name (`affine_forward` ->
+    `affine_backward` in the forward's module), as check-code finds it."""
+    from engine.params.layer import backward_twin
+
+    name = backward_twin(getattr(forward, "__name__", ""))
+    found = getattr(forward, "__globals__", {}).get(name) if name else None
+    return found if callable(found) else None
+
+
+def _result(flat: Params, theta, analytic, base, shifted, eps, dtype, threshold) -> CheckResult:
+    """The comparison, in `dtype` or the params' (float32 for a loss whose values are
+    all float32 numbers)."""
+    if dtype is None:
         dtype = FLOAT32_NAME if float32_valued(base, shifted) else flat.dtype()
     kind = np.dtype(dtype).type
     numerical = combine_costs(None, shifted, eps, CENTRAL, kind)

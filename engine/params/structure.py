@@ -313,7 +313,7 @@ def is_tensor(value) -> bool:
         not isinstance(value, np.ndarray)
         and callable(getattr(value, "detach", None))
         and callable(getattr(value, "numpy", None))
-        and hasattr(value, "grad")
+        and hasattr(type(value), "grad")  # on the class: a non-leaf's .grad warns
     )
 
 
