@@ -111,9 +111,8 @@ class LayerCheck:
                 "so there is nothing to check."
             )
         texts = [call.arguments[i] for i in self.positions]
-        self.params: Params = flatten_params(
-            tuple(self.values[i] for i in self.positions), f"({', '.join(texts)},)"
-        )
+        display = f"({', '.join(texts)})" if len(texts) > 1 else f"({texts[0]},)"
+        self.params: Params = flatten_params(tuple(self.values[i] for i in self.positions), display)
         self.backend = self._backend()
         self.backward_text = backward
         if self.backend == NUMPY and backward is None:
