@@ -45,7 +45,7 @@ if refusal:
 
 MODES = {
     "functions": "Cost and gradient functions (the seed's calling conventions)",
-    "contract": "Your model as it is (loss, params and grads expressions)",
+    "contract": "Your model as it is (a loss and its params, or a layer's forward call)",
 }
 OLD_MODE_KEYS = ("code-example", "code-source", "code-cost", "code-gradient", "code-convention")
 keep_typed_values()

@@ -275,3 +275,114 @@ def test_a_syntax_error_and_unknown_names_are_seen_before_anything_runs():
     at.text_input(key="contract-params").input("w").run()
     assert "Not defined at the top level" in texts(at)
     assert "X, net, y" in [t.value for t in at.text]
+
+
+# --- layer mode: a layer's forward call, its backward found by name or by autograd ---
+
+
+def run_button(at):
+    return [b for b in at.button if b.label == "Run the check"]
+
+
+def test_the_layer_mode_replaces_the_expressions_and_previews_the_backward_found_by_name():
+    at = contract_page("cs231n-affine-relu-layer")
+    assert at.radio(key="contract-check").value == "layer"
+    labels = [w.label for w in at.text_input]
+    assert "Forward call" in labels and "Backward (optional)" in labels
+    assert "Loss expression" not in labels and "Params expression" not in labels
+    said = texts(at)
+    assert (
+        "layer: affine_relu_forward(x, w, b), backward affine_relu_backward (found by name)" in said
+    )
+    assert "inputs: the float arrays or tensors among x, w, b" in said
+    assert run_button(at)
+
+
+def test_a_backward_given_in_the_layer_mode_is_previewed_as_given():
+    at = contract_page("cs231n-affine-relu-layer")
+    at.text_input(key="contract-backward").input("my_backward").run()
+    assert "backward `my_backward` (given), called as my_backward(dout, cache)" in texts(at)
+    assert "my_backward" in [t.value for t in at.text]  # not defined in the code
+
+
+def test_a_torch_functions_apply_call_is_previewed_as_checked_by_autograd():
+    at = contract_page("torch-function")
+    assert "layer: TanhLinear.apply(x, weight), backward by torch autograd" in texts(at)
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        ("", "Type the layer's forward call"),
+        ("x + w", "The forward call `x + w` is not a call: give the forward call"),
+        ("affine_relu_forward", "The forward call `affine_relu_forward` is not a call"),
+        ("affine_relu_forward(x, w", "`affine_relu_forward(x, w` is not a Python expression"),
+        ("affine_relu_forward(*inputs)", "write the arguments out (no *args or **kwargs)"),
+    ],
+    ids=["empty", "not-a-call", "a-name", "syntax", "starred"],
+)
+def test_a_bad_forward_call_gets_a_message_before_any_run(call, words):
+    at = contract_page("cs231n-affine-relu-layer")
+    at.text_input(key="contract-forward").input(call).run()
+    assert not at.exception
+    assert words in texts(at)
+    assert not run_button(at)
+
+
+def test_the_layer_mode_runs_and_shows_the_inputs_by_the_users_names():
+    at = run_contract(contract_page("cs231n-affine-relu-layer"))
+    said = texts(at)
+    assert "inputs x (4, 3, 2), w 6x5, b (5,)" in said
+    assert "`affine_relu_forward(x, w, b)` checked as a vector-Jacobian product" in said
+    assert "FAIL" in said
+    titles = [f["layout"]["title"]["text"] for f in plotly_figures(at)]
+    assert titles[1].startswith("w (6x5): 24 of 30 entries diverge")
+    assert " 0 of 24 entries diverge" in titles[0] and " 0 of 5 entries diverge" in titles[2]
+
+
+def test_switching_to_the_layer_mode_and_back_keeps_the_loss_fields():
+    at = contract_page("nielsen-network")
+    at.radio(key="contract-check").set_value("layer").run()
+    at.text_input(key="contract-forward").input("layer_forward(x)").run()
+    at.radio(key="contract-check").set_value("loss").run()
+    assert at.text_input(key="contract-loss").value == "quadratic_cost(net, x, y)"
+    assert at.text_input(key="contract-grads").value == "net.backprop(x, y)"
+    at.radio(key="contract-check").set_value("layer").run()
+    assert at.text_input(key="contract-forward").value == "layer_forward(x)"
+
+
+def test_segments_and_their_order_are_previewed():
+    at = contract_page("flat-theta")
+    at.text_input(key="contract-segments").input("bias:1, w:3").run()
+    at.selectbox(key="contract-order").set_value("F").run()
+    assert "the flat vector cut into bias 1, w 3, unrolled in order F" in texts(at)
+
+
+def test_a_bad_segment_is_named_before_any_run():
+    at = contract_page("flat-theta")
+    at.text_input(key="contract-segments").input("theta five").run()
+    assert "The segments: 'theta five' is not NAME:SHAPE" in texts(at)
+    assert not run_button(at)
+
+
+def test_a_flat_vector_is_checked_as_the_segments_typed():
+    at = contract_page("flat-theta")
+    at.text_input(key="contract-segments").input("bias:1,w:3").run()
+    at = run_contract(at)
+    assert "params `theta`: bias (1,), w (3,)" in texts(at) and "PASS" in texts(at)
+
+
+def test_examples_needing_torch_or_jax_are_offered_only_where_they_import(monkeypatch):
+    import importlib.util
+
+    from ui.contract_examples import ALL_CONTRACT_EXAMPLES, offered
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *rest: None if name in ("torch", "jax") else real(name, *rest),
+    )
+    kept = offered(ALL_CONTRACT_EXAMPLES)
+    assert "cs231n-affine-relu-layer" in kept
+    assert not {"torch-function", "torch-module"} & set(kept)

@@ -1,11 +1,16 @@
 """Examples for the Your code page's "your model as it is" mode: one per convention the
 general contract covers, written for GradScope in the style of course material (none is
-copied from a course). Each fills the code and the three expressions.
+copied from a course). Each fills the code and either the loss, params and grads
+expressions or, in layer mode, the forward call (and a backward). Examples that need
+PyTorch or JAX are offered only where that library is importable.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
+
+LOSS, LAYER = "loss", "layer"  # the two ways of saying what to check
 
 
 @dataclass(frozen=True)
@@ -14,11 +19,18 @@ class ContractExample:
     convention: str  # the public convention it imitates
     description: str
     source: str
-    loss: str
-    params: str
+    loss: str = ""
+    params: str = ""
     grads: str = ""
     dtype: str = ""  # "" = the params' own
     diverging: tuple[str, ...] = ()  # the arrays its bug makes diverge (tested)
+    forward: str = ""  # layer mode: the forward call
+    backward: str = ""  # layer mode: the backward, when its name is not the forward's twin
+    needs: str | None = None  # a library the example imports (torch, jax)
+
+    @property
+    def check(self) -> str:
+        return LAYER if self.forward else LOSS
 
 
 TWO_LAYER_NET = '''"""A two-layer fully connected net, the way CS231n's assignments build one:
@@ -201,7 +213,129 @@ x = rng.standard_normal((4, 5))
 dout = rng.standard_normal((4, 5))
 '''
 
-CONTRACT_EXAMPLES = {
+AFFINE_RELU_LAYER_BUG = '''"""An affine-ReLU "sandwich" layer made of two modular layers, in
+the style of CS231n's layer_utils.py: each forward returns (out, cache), each backward
+takes dout and that cache. Checked in layer mode from the forward call alone: GradScope
+draws dout and calls affine_relu_backward(dout, cache), found by its name.
+This copy has a bug in the sandwich's backward pass."""
+import numpy as np
+
+
+def affine_forward(x, w, b):
+    out = x.reshape(len(x), -1) @ w + b
+    return out, (x, w, b)
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(len(x), -1).T @ dout
+    db = dout.sum(axis=0)
+    return dx, dw, db
+
+
+def relu_forward(a):
+    return np.maximum(a, 0), a
+
+
+def relu_backward(dout, a):
+    return dout * (a > 0)
+
+
+def affine_relu_forward(x, w, b):
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    return out, (fc_cache, relu_cache)
+
+
+def affine_relu_backward(dout, cache):
+    fc_cache, relu_cache = cache
+    da = relu_backward(dout, relu_cache)
+    dx, _, db = affine_backward(da, fc_cache)
+    _, dw, _ = affine_backward(dout, fc_cache)  # bug: dw from dout, the ReLU's mask skipped
+    return dx, dw, db
+
+
+rng = np.random.default_rng(7)
+x = rng.standard_normal((4, 3, 2))  # 4 examples of 3x2 inputs
+w = rng.standard_normal((6, 5))
+b = rng.standard_normal(5)
+'''
+
+TORCH_FUNCTION_BUG = '''"""A tanh layer written as a torch.autograd.Function with a hand-written
+backward, the way PyTorch's "Extending PyTorch" notes teach it: forward(ctx, ...) saves what the
+backward needs, backward(ctx, grad_output) returns one gradient per input. Layer mode
+checks TanhLinear.apply(x, weight): autograd runs this backward with a random
+grad_output. This copy has a bug in the weight's gradient."""
+import torch
+from torch.autograd import Function
+
+
+class TanhLinear(Function):
+    """out = tanh(x @ weight.T), weight in torch's (out_features, in_features) layout."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        out = torch.tanh(x @ weight.T)
+        ctx.save_for_backward(x, weight, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, weight, out = ctx.saved_tensors
+        grad_z = grad_output * (1 - out**2)  # through the tanh
+        grad_x = grad_z @ weight
+        grad_weight = grad_output.T @ x  # bug: grad_z.T @ x, the tanh's derivative dropped
+        return grad_x, grad_weight
+
+
+torch.manual_seed(8)
+x = torch.randn(6, 3, dtype=torch.float64)
+weight = torch.randn(4, 3, dtype=torch.float64) * 0.5
+'''
+
+TORCH_MODULE = '''"""A small torch.nn.Module whose activation is a custom autograd.Function (a
+softplus with a hand-written backward), fitted with a regression loss. Loss mode with
+params `model`: GradScope moves each of model.named_parameters() and takes the gradient
+from loss.backward(), which runs the Function's backward. Correct: it passes."""
+import torch
+from torch import nn
+from torch.autograd import Function
+
+
+class Softplus(Function):
+    @staticmethod
+    def forward(ctx, z):
+        ctx.save_for_backward(z)
+        return nn.functional.softplus(z)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (z,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(z)  # d/dz log(1 + e^z)
+
+
+class SoftplusNet(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out):
+        super().__init__()
+        self.hidden = nn.Linear(n_in, n_hidden)
+        self.out = nn.Linear(n_hidden, n_out)
+
+    def forward(self, inputs):
+        return self.out(Softplus.apply(self.hidden(inputs)))
+
+
+torch.manual_seed(9)
+model = SoftplusNet(3, 5, 2).double()  # float64, as gradient checks want
+inputs = torch.randn(8, 3, dtype=torch.float64)
+targets = torch.randn(8, 2, dtype=torch.float64)
+
+
+def compute_loss():
+    return torch.mean((model(inputs) - targets) ** 2)
+'''
+
+ALL_CONTRACT_EXAMPLES = {
     "cs231n-two-layer": ContractExample(
         "CS231n-style two-layer net (params dict, loss returns grads)",
         "CS231n: model.params and model.loss(X, y) -> (loss, grads)",
@@ -254,4 +388,48 @@ CONTRACT_EXAMPLES = {
         grads="relu_backward(dout, relu_forward(x)[1])",
         diverging=("x",),
     ),
+    "cs231n-affine-relu-layer": ContractExample(
+        "CS231n-style affine-ReLU layer, checked from its forward call, with a bug",
+        "CS231n layer_utils.py: affine_relu_forward(x, w, b) / affine_relu_backward(dout, cache)",
+        "Layer mode: only the forward call is typed; GradScope draws dout and calls the "
+        "backward found by name. The sandwich's backward takes dw from dout, skipping the "
+        "ReLU's mask, so w diverges (x and b agree).",
+        AFFINE_RELU_LAYER_BUG,
+        forward="affine_relu_forward(x, w, b)",
+        diverging=("w",),
+    ),
+    "torch-function": ContractExample(
+        "PyTorch autograd.Function (tanh layer), checked from its apply call, with a bug",
+        "PyTorch 'Extending PyTorch': a Function with forward(ctx, ...) and "
+        "backward(ctx, grad_output)",
+        "Layer mode on torch tensors: autograd runs the hand-written backward with a random "
+        "grad_output. The weight's gradient forgets the tanh's derivative, so weight "
+        "diverges (x agrees).",
+        TORCH_FUNCTION_BUG,
+        forward="TanhLinear.apply(x, weight)",
+        diverging=("weight",),
+        needs="torch",
+    ),
+    "torch-module": ContractExample(
+        "PyTorch nn.Module with a custom Function, gradient by loss.backward()",
+        "PyTorch: an nn.Module, a custom autograd.Function inside, loss.backward()",
+        "Loss mode with the module itself as params: its named parameters are checked, "
+        "with the gradient from loss.backward() (no grads expression). Correct: it passes.",
+        TORCH_MODULE,
+        loss="compute_loss()",
+        params="model",
+        needs="torch",
+    ),
 }
+
+
+def offered(examples: dict[str, ContractExample]) -> dict[str, ContractExample]:
+    """What this server can run: an example needing torch or jax is left out without it."""
+    return {
+        key: example
+        for key, example in examples.items()
+        if example.needs is None or importlib.util.find_spec(example.needs) is not None
+    }
+
+
+CONTRACT_EXAMPLES = offered(ALL_CONTRACT_EXAMPLES)

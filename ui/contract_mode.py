@@ -1,5 +1,7 @@
 """The Your code page's "your model as it is" mode: the general contract of `check-code
-FILE --loss EXPR --params EXPR [--grads EXPR]` with pasted or uploaded sources.
+FILE --loss EXPR --params EXPR [--grads EXPR] [--segments ... --order ... --set-params
+...]`, or its layer mode `check-code FILE --forward CALL [--backward EXPR]`, with pasted
+or uploaded sources.
 
 Nothing of the user's code runs here: before a run the page only parses it (`ast`), and
 the run itself is `engine.runners.usercode.run_user_contract` in the sandbox, one per
@@ -19,7 +21,9 @@ import numpy as np
 import streamlit as st
 
 from engine.diagnosis.diagnose import diagnose
-from engine.params.structure import DTYPE_NAMES
+from engine.params.layer import DOUT_SEED, backward_twin, parse_forward
+from engine.params.segments import ORDERS, parse_segments
+from engine.params.structure import DTYPE_NAMES, ContractError
 from engine.runners.usercode import (
     MAX_SOURCE_BYTES,
     MAX_SOURCE_FILES,
@@ -34,13 +38,17 @@ from presentation.exports import EXPORT_EVERY_ROW_UP_TO, flagged_rows, result_se
 from presentation.report import build_report
 from ui.coderun import queued_run, show_hint_and_failure
 from ui.components import findings_list, noise_note, status_badge, status_card, styled_table
-from ui.contract_examples import CONTRACT_EXAMPLES
+from ui.contract_examples import CONTRACT_EXAMPLES, LAYER, LOSS
 from ui.share import chart, release_upload
 
 PASTED_FILE = "model.py"
 MAX_PASTED_BYTES = 256 * 1024
 MAX_EXPRESSION_CHARS = 2000
-ROLES = ("loss", "params", "grads")
+ROLES = ("loss", "params", "grads", "set_params")
+LAYER_ROLES = ("forward", "backward")
+ROLE_NAMES = {"set_params": "setter", "forward": "forward call"}
+CHECKS = {LOSS: "a loss and its params", LAYER: "a layer's forward call"}
+ORDER_CHOICES = {"": "found from your reshape (else C)", **{o: o for o in ORDERS}}
 STATUS_CARD_ARRAYS = 6  # more arrays: the badge and the table, not a metric per array
 HEATMAP_ARRAYS = 24  # heatmaps drawn; the rest are in the table and the downloads
 DTYPES = {"": "the params' own", **{name: name for name in reversed(DTYPE_NAMES)}}
@@ -58,6 +66,12 @@ KEPT_KEYS = (
     "contract-loss",
     "contract-params",
     "contract-grads",
+    "contract-segments",
+    "contract-order",
+    "contract-set-params",
+    "contract-check",
+    "contract-forward",
+    "contract-backward",
     "contract-dtype",
     "contract-only-diverging",
 )
@@ -79,6 +93,12 @@ def load_example() -> None:
             "contract-loss": example.loss,
             "contract-params": example.params,
             "contract-grads": example.grads,
+            "contract-segments": "",
+            "contract-order": "",
+            "contract-set-params": "",
+            "contract-check": example.check,
+            "contract-forward": example.forward,
+            "contract-backward": example.backward,
             "contract-dtype": example.dtype,
         }
     )
@@ -192,25 +212,32 @@ def free_names(text: str) -> set[str]:
     return used - bound - set(dir(builtins))
 
 
-def model_lines(run: CodeRun) -> list[str]:
-    """What the run found, in the CLI's words: arrays, count, precision, how grads came."""
+def model_lines(run: CodeRun, check: str = LOSS) -> list[str]:
+    """What the run found, in the CLI's words: arrays, count, precision, how grads came
+    (in layer mode: the forward call, its inputs and how its backward was called)."""
     model = run.model
     arrays = model.describe_arrays()
-    grads = (
-        f"grads from `{model.grads}`"
-        if model.grads is not None
-        else "the loss returns (loss, grads)"
-    )
     precision = (
         model.dtype
         if model.dtype == model.params_dtype
         else f"{model.dtype} (chosen; the params are {model.params_dtype})"
     )
+    count = (
+        f"{model.n_params:,} parameters in {len(model.names)} "
+        f"{'array' if len(model.names) == 1 else 'arrays'}, checked in {precision}"
+    )
+    if check == LAYER:
+        return [f"inputs {arrays}", count, *model.notes]
+    grads = (
+        f"grads from `{model.grads}`"
+        if model.grads is not None
+        else "the loss returns (loss, grads)"
+    )
     return [
         f"params `{model.params}`: {arrays}",
-        f"{model.n_params:,} parameters in {len(model.names)} "
-        f"{'array' if len(model.names) == 1 else 'arrays'}, checked in {precision}",
+        count,
         f"loss `{model.loss}`; {grads}",
+        *model.notes,
     ]
 
 
@@ -249,8 +276,11 @@ def contract_mode(scenario: Scenario) -> None:
         "expressions below are evaluated in its namespace. **Params**: an array, a dict / "
         "list / tuple of arrays, or an object holding them (perturbed in place and "
         "restored). **Loss**: a number, or `(loss, grads)`. **Grads**, when the loss gives "
-        "only a number: the params' structure, or one flat vector. The check runs at your "
-        "own point and data; the sidebar's scenario is not used (only its eps)."
+        "only a number: the params' structure, or one flat vector (torch params: "
+        "loss.backward()). Or a **layer's forward call**, `affine_forward(x, w, b)`: its "
+        "inputs checked as a vector-Jacobian product with a random dout, against the "
+        "backward found by name (torch autograd, jax.vjp). The check runs at your own "
+        "point and data; the sidebar's scenario is not used (only its eps)."
     )
     left, right = st.columns([2, 1])
     left.selectbox(
@@ -273,6 +303,53 @@ def contract_mode(scenario: Scenario) -> None:
     if sources is None:
         st.stop()
 
+    check = st.radio(
+        "Check",
+        list(CHECKS),
+        key="contract-check",
+        format_func=CHECKS.get,
+        horizontal=True,
+        help="A loss and its params: your loss expression, the arrays it depends on and, "
+        "optionally, your gradient. A layer's forward call: a forward/backward pair (or a "
+        "torch autograd.Function's apply, a JAX function) checked as a vector-Jacobian "
+        "product with a random dout.",
+    )
+    expressions, dtype = layer_fields() if check == LAYER else loss_fields()
+    if not preview(sources, main, check, expressions, dtype):
+        st.stop()
+
+    signature = hashlib.sha256(
+        repr((sorted(sources.items()), main, check, expressions, dtype, scenario.eps)).encode()
+    ).hexdigest()
+    if st.button(
+        "Run the check", type="primary", icon=":material/play_arrow:", key="contract-run-button"
+    ):
+        run = queued_run(
+            lambda shown: run_user_contract(
+                sources,
+                **run_arguments(check, expressions),
+                eps=scenario.eps,
+                dtype=dtype or None,
+                progress=shown.progress,
+                heartbeat=shown.heartbeat,
+                main=main,
+            )
+        )
+        if run is not None:
+            st.session_state[RUN_KEY] = (signature, run, check)
+    stored = st.session_state.get(RUN_KEY)
+    if not stored or stored[0] != signature:
+        if stored and stored[1].ok:
+            st.caption("The last run, before your latest changes, found:")
+            st.text("\n".join(model_lines(stored[1], stored[2])))
+        st.info("Press **Run the check** to run your code in the sandbox.")
+        st.stop()
+    show_run(stored[1], scenario, main, stored[2])
+
+
+def loss_fields() -> tuple[dict, str]:
+    """The loss mode's fields: loss, params, grads and precision; segments, order and a
+    setter for a flat vector. Returns (expressions, dtype), the expressions stripped."""
     cols = st.columns([3, 3, 3, 2])
     loss = cols[0].text_input("Loss expression", key="contract-loss", placeholder="net.loss(X, y)")
     params = cols[1].text_input(
@@ -282,44 +359,90 @@ def contract_mode(scenario: Scenario) -> None:
         "Grads expression (optional)",
         key="contract-grads",
         placeholder="net.backprop(x, y)",
-        help="Leave empty when the loss returns (loss, grads).",
+        help="Leave empty when the loss returns (loss, grads), or for a torch model "
+        "(the gradient then comes from loss.backward()).",
     )
     dtype = cols[3].selectbox(
         "Precision", list(DTYPES), key="contract-dtype", format_func=DTYPES.get
     )
-    expressions = {"loss": loss.strip(), "params": params.strip(), "grads": grads.strip()}
-    if not preview(sources, main, expressions, dtype):
-        st.stop()
-
-    signature = hashlib.sha256(
-        repr((sorted(sources.items()), main, expressions, dtype, scenario.eps)).encode()
-    ).hexdigest()
-    if st.button(
-        "Run the check", type="primary", icon=":material/play_arrow:", key="contract-run-button"
-    ):
-        run = queued_run(
-            lambda shown: run_user_contract(
-                sources,
-                expressions["loss"],
-                expressions["params"],
-                expressions["grads"] or None,
-                scenario.eps,
-                dtype or None,
-                progress=shown.progress,
-                heartbeat=shown.heartbeat,
-                main=main,
-            )
+    given = any(
+        st.session_state.get(k)
+        for k in ("contract-segments", "contract-order", "contract-set-params")
+    )
+    with st.expander("One flat vector of parameters (optional)", expanded=bool(given)):
+        st.caption(
+            "Name the matrices one flat params vector unrolls (Ng's `nn_params`), and a "
+            "setter when the params expression is a getter returning a copy. Left empty, "
+            "they are found from ex4's layer sizes in the loss call and a getter's `set` twin."
         )
-        if run is not None:
-            st.session_state[RUN_KEY] = (signature, run)
-    stored = st.session_state.get(RUN_KEY)
-    if not stored or stored[0] != signature:
-        if stored and stored[1].ok:
-            st.caption("The last run, before your latest changes, found:")
-            st.text("\n".join(model_lines(stored[1])))
-        st.info("Press **Run the check** to run your code in the sandbox.")
-        st.stop()
-    show_run(stored[1], scenario, main)
+        left, middle, right = st.columns([4, 3, 3])
+        segments = left.text_input(
+            "Segments", key="contract-segments", placeholder="Theta1:25x401,Theta2:10x26"
+        )
+        order = middle.selectbox(
+            "Unrolled in order",
+            list(ORDER_CHOICES),
+            key="contract-order",
+            format_func=ORDER_CHOICES.get,
+            disabled=not segments.strip(),
+            help="C: row by row (NumPy's default); F: column by column (Octave's (:)).",
+        )
+        set_params = right.text_input(
+            "Setter", key="contract-set-params", placeholder="NN.setParams"
+        )
+    expressions = {
+        "loss": loss.strip(),
+        "params": params.strip(),
+        "grads": grads.strip(),
+        "segments": segments.strip(),
+        "order": order if segments.strip() else "",
+        "set_params": set_params.strip(),
+    }
+    return expressions, dtype
+
+
+def layer_fields() -> tuple[dict, str]:
+    """The layer mode's fields: the forward call, an optional backward and the precision."""
+    cols = st.columns([4, 3, 2])
+    forward = cols[0].text_input(
+        "Forward call",
+        key="contract-forward",
+        placeholder="affine_forward(x, w, b)",
+        help="The layer's forward function called on its inputs, as your code names them. "
+        "Its float arrays (x included) are the inputs checked; other arguments (a "
+        "conv_param dict, labels) are passed as they are.",
+    )
+    backward = cols[1].text_input(
+        "Backward (optional)",
+        key="contract-backward",
+        placeholder="affine_backward",
+        help="Called as backward(dout, cache). Leave empty to take the forward's twin by "
+        "name (affine_forward -> affine_backward); torch tensors use autograd and JAX "
+        "functions jax.vjp, which run your hand-written backward.",
+    )
+    dtype = cols[2].selectbox(
+        "Precision", list(DTYPES), key="contract-dtype", format_func=DTYPES.get
+    )
+    return {"forward": forward.strip(), "backward": backward.strip()}, dtype
+
+
+def run_arguments(check: str, expressions: dict) -> dict:
+    """run_user_contract's arguments for the mode: empty fields left out."""
+    if check == LAYER:
+        return {
+            "loss": None,
+            "params": None,
+            "forward": expressions["forward"],
+            "backward": expressions["backward"] or None,
+        }
+    return {
+        "loss": expressions["loss"],
+        "params": expressions["params"],
+        "grads": expressions["grads"] or None,
+        "segments": expressions["segments"] or None,
+        "order": expressions["order"] or None,
+        "set_params": expressions["set_params"] or None,
+    }
 
 
 def source_input(kind: str) -> tuple[dict[str, bytes] | None, str | None]:
@@ -364,31 +487,41 @@ def source_input(kind: str) -> tuple[dict[str, bytes] | None, str | None]:
     return files, main
 
 
-def preview(sources: dict[str, bytes], main: str, expressions: dict, dtype: str) -> bool:
+def preview(
+    sources: dict[str, bytes], main: str, check: str, expressions: dict, dtype: str
+) -> bool:
     """What will be checked, as far as it is known without running the code (the source
     and the expressions are parsed, never run); False, with a message, when it cannot run."""
-    for role in ("loss", "params"):
+    if check == LAYER and not expressions["forward"]:
+        st.info(
+            "Type the layer's forward call, e.g. `affine_forward(x, w, b)`: its float-array "
+            "arguments are the inputs checked."
+        )
+        return False
+    for role in ("loss", "params") if check == LOSS else ():
         if not expressions[role]:
             st.info(f"Type the {role} expression (a Python expression on your code's names).")
             return False
+    roles = LAYER_ROLES if check == LAYER else ROLES
     problems = [
         message
-        for role in ROLES
-        if expressions[role] and (message := parse_expression(role, expressions[role]))
+        for role in roles
+        if expressions[role]
+        and (message := parse_expression(ROLE_NAMES.get(role, role), expressions[role]))
     ]
-    try:
-        shipped, main_in_folder = check_sources(sources, main)
-        text = shipped[main_in_folder].decode("utf-8")
-        tree = ast.parse(text, filename=main)
-    except ValueError as error:  # UnicodeDecodeError included
-        problems.append(f"{main}: {error}")
-        tree, shipped = None, {}
-    except SyntaxError as error:
-        problems.append(
-            f"{main} has a syntax error on line {error.lineno}: {error.msg}"
-            + (f"\n    {error.text.strip()}" if error.text else "")
-        )
-        tree = None
+    call = None
+    if check == LAYER and not problems:
+        try:
+            call = parse_forward(expressions["forward"])
+        except ContractError as error:
+            problems.append(in_page_words(error, "--forward", "The forward call"))
+    segments = ()
+    if check == LOSS and expressions["segments"]:
+        try:
+            segments = parse_segments(expressions["segments"])
+        except ContractError as error:
+            problems.append(in_page_words(error, "--segments", "The segments"))
+    tree, shipped = parse_main(sources, main, problems)
     if problems:
         # Messages quote what the user typed: plain text, never Markdown.
         st.error("**Your code cannot be checked as it is.**", icon=":material/error:")
@@ -396,32 +529,22 @@ def preview(sources: dict[str, bytes], main: str, expressions: dict, dtype: str)
         return False
     defined = top_level_names(tree)
     missing = sorted(
-        {name for role in ROLES if expressions[role] for name in free_names(expressions[role])}
+        {name for role in roles if expressions[role] for name in free_names(expressions[role])}
         - (defined or set())
     )
     helpers = len(shipped) - 1
-    grads = (
-        f"grads `{expressions['grads']}`, evaluated after the loss"
-        if expressions["grads"]
-        else "the loss must return (loss, grads)"
-    )
+    lines = [
+        f"{main} runs once as a module"
+        + (f", with {helpers} helper module{'s' * (helpers != 1)} importable" if helpers else "")
+    ]
+    if check == LAYER:
+        lines += layer_preview(call, expressions["backward"])
+    else:
+        lines += loss_preview(expressions, segments)
+    lines.append(f"precision: {DTYPES[dtype]}")
     with st.container(border=True):
         st.markdown("**What will be checked**")
-        st.text(
-            "\n".join(
-                [
-                    f"{main} runs once as a module"
-                    + (
-                        f", with {helpers} helper module{'s' * (helpers != 1)} importable"
-                        if helpers
-                        else ""
-                    ),
-                    f"params `{expressions['params']}`: perturbed in place, one entry at a time",
-                    f"loss `{expressions['loss']}`; {grads}",
-                    f"precision: {DTYPES[dtype]}",
-                ]
-            )
-        )
+        st.text("\n".join(lines))
         if defined is not None and missing:
             st.caption(
                 "Not defined at the top level of your main file (fine if they come from "
@@ -431,19 +554,89 @@ def preview(sources: dict[str, bytes], main: str, expressions: dict, dtype: str)
     return True
 
 
-def show_run(run: CodeRun, scenario: Scenario, main: str) -> None:
+def in_page_words(error: Exception, flag: str, field: str) -> str:
+    """The engine's message with the command line's flag named as the page's field."""
+    return str(error).replace(flag, field, 1)
+
+
+def parse_main(sources: dict[str, bytes], main: str, problems: list[str]):
+    """The main file's syntax tree and the sources shipped with it; (None, {}) and a line
+    in `problems` when they cannot be read or parsed."""
+    try:
+        shipped, main_in_folder = check_sources(sources, main)
+        text = shipped[main_in_folder].decode("utf-8")
+        return ast.parse(text, filename=main), shipped
+    except ValueError as error:  # UnicodeDecodeError included
+        problems.append(f"{main}: {error}")
+    except SyntaxError as error:
+        problems.append(
+            f"{main} has a syntax error on line {error.lineno}: {error.msg}"
+            + (f"\n    {error.text.strip()}" if error.text else "")
+        )
+    return None, {}
+
+
+def loss_preview(expressions: dict, segments) -> list[str]:
+    """The loss mode's lines of "What will be checked"."""
+    grads = (
+        f"grads `{expressions['grads']}`, evaluated after the loss"
+        if expressions["grads"]
+        else "the loss must return (loss, grads), or torch params get loss.backward()"
+    )
+    lines = [
+        f"params `{expressions['params']}`: perturbed in place, one entry at a time",
+        f"loss `{expressions['loss']}`; {grads}",
+    ]
+    if segments:
+        cut = ", ".join(f"{s.name} {'x'.join(map(str, s.shape))}" for s in segments)
+        order = expressions["order"] or "as your reshape of it says (else C)"
+        lines.append(f"the flat vector cut into {cut}, unrolled in order {order}")
+    if expressions["set_params"]:
+        lines.append(f"moved through the setter `{expressions['set_params']}`")
+    return lines
+
+
+def layer_preview(call, backward: str) -> list[str]:
+    """The layer mode's lines of "What will be checked": the call, how its backward is
+    found, its inputs and the drawn dout."""
+    twin = backward_twin(call.function)
+    if backward:
+        how = f"backward `{backward}` (given), called as {backward}(dout, cache)"
+    elif twin:
+        how = f"backward {twin} (found by name), called as {twin}(dout, cache)"
+    else:
+        how = (
+            "backward by torch autograd (tensors) or jax.vjp (a JAX function), which run "
+            "your own; a NumPy pair needs the Backward field"
+        )
+    lines = [f"layer: {call.text}, {how}"]
+    if backward or twin:
+        lines.append("on torch tensors autograd runs instead, for a JAX function jax.vjp")
+    others = [f"{name}={value}" for name, value in call.keywords]
+    lines += [
+        f"inputs: the float arrays or tensors among {', '.join(call.arguments) or 'none'}, "
+        "each moved in place; other arguments passed as they are"
+        + (f" ({', '.join(others)})" if others else ""),
+        f"loss: sum(output * dout), dout drawn at random (seed {DOUT_SEED}) in the output's "
+        "shape; the backward's gradients against central differences",
+    ]
+    return lines
+
+
+def show_run(run: CodeRun, scenario: Scenario, main: str, check: str = LOSS) -> None:
     show_hint_and_failure(run)
     if run.ok:
-        show_result(run, scenario, main)
+        show_result(run, scenario, main, check)
     if run.output:
         with st.expander("What your code printed"):
             st.text(run.output)
 
 
-def show_result(run: CodeRun, scenario: Scenario, main: str) -> None:
+def show_result(run: CodeRun, scenario: Scenario, main: str, check: str = LOSS) -> None:
     result = run.result
     findings = diagnose(result)
-    st.text("\n".join(model_lines(run)))
+    lines = model_lines(run, check)
+    st.text("\n".join(lines))
     if len(result.matrices) <= STATUS_CARD_ARRAYS:
         status_card(result, findings)
     else:
@@ -452,7 +645,7 @@ def show_result(run: CodeRun, scenario: Scenario, main: str) -> None:
     st.caption(f"Ran in {run.seconds:.1f} s in the sandbox.")
     findings_list(findings, limit=3)
     stem = file_stem(main)
-    subject = f"{main}: " + "; ".join(model_lines(run))
+    subject = f"{main}: " + "; ".join(lines)
     left, middle, right = st.columns(3)
     left.download_button(
         "Report (HTML, works offline)",
