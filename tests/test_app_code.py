@@ -386,3 +386,25 @@ def test_examples_needing_torch_or_jax_are_offered_only_where_they_import(monkey
     kept = offered(ALL_CONTRACT_EXAMPLES)
     assert "cs231n-affine-relu-layer" in kept
     assert not {"torch-function", "torch-module"} & set(kept)
+
+
+@pytest.mark.parametrize(
+    "backward, words",
+    [
+        ("", "The forward call `double(x)`: fill in the Backward field (the function taking"),
+        ("bad", "The backward `bad(dout, cache)`: the gradient of x is a NoneType"),
+    ],
+    ids=["no-twin", "backward-returns-none"],
+)
+def test_a_layer_the_engine_refuses_gets_the_reason_in_the_pages_words(backward, words):
+    at = contract_page("cs231n-affine-relu-layer")
+    at.text_area(key="contract-source").input(
+        "import numpy as np\n\nx = np.ones((2, 3))\n\n\ndef double(x):\n    return 2 * x, x\n\n\n"
+        "def bad(dout, cache):\n    return None\n"
+    )
+    at.text_input(key="contract-forward").input("double(x)")
+    at.text_input(key="contract-backward").input(backward).run()
+    at = run_contract(at)
+    assert "could not be checked" in at.error[0].value
+    assert words in texts(at)
+    assert "--" not in texts(at).split("could not be checked")[1]

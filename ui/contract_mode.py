@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import hashlib
 import json
 import re
@@ -341,7 +342,7 @@ def contract_mode(scenario: Scenario) -> None:
     if not stored or stored[0] != signature:
         if stored and stored[1].ok:
             st.caption("The last run, before your latest changes, found:")
-            st.text("\n".join(model_lines(stored[1], stored[2])))
+            st.text("\n".join(model_lines(stored[1], stored[2] if len(stored) > 2 else LOSS)))
         st.info("Press **Run the check** to run your code in the sandbox.")
         st.stop()
     show_run(stored[1], scenario, main, stored[2])
@@ -514,7 +515,7 @@ def preview(
         try:
             call = parse_forward(expressions["forward"])
         except ContractError as error:
-            problems.append(in_page_words(error, "--forward", "The forward call"))
+            problems.append(in_layer_words(str(error)))
     segments = ()
     if check == LOSS and expressions["segments"]:
         try:
@@ -557,6 +558,18 @@ def preview(
 def in_page_words(error: Exception, flag: str, field: str) -> str:
     """The engine's message with the command line's flag named as the page's field."""
     return str(error).replace(flag, field, 1)
+
+
+def in_layer_words(message: str) -> str:
+    """A layer-mode message from the engine in the page's words: the command line's
+    --forward, --backward (and --grads, the backward's gradients) named as the fields."""
+    message = message.replace("give --backward", "fill in the Backward field")
+    message = re.sub(
+        r"--(forward|backward|grads)\b",
+        lambda m: "the forward call" if m[1] == "forward" else "the backward",
+        message,
+    )
+    return message[:1].upper() + message[1:]
 
 
 def parse_main(sources: dict[str, bytes], main: str, problems: list[str]):
@@ -624,6 +637,8 @@ def layer_preview(call, backward: str) -> list[str]:
 
 
 def show_run(run: CodeRun, scenario: Scenario, main: str, check: str = LOSS) -> None:
+    if check == LAYER and not run.ok:
+        run = dataclasses.replace(run, message=in_layer_words(run.message))
     show_hint_and_failure(run)
     if run.ok:
         show_result(run, scenario, main, check)
