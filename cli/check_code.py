@@ -41,7 +41,7 @@ from engine.runners.usercode import (
 from engine.scenario.parse import parse_shapes
 from engine.scenario.workload import WorkTooLarge, check_workload
 from presentation.exports import check_document, result_sections
-from presentation.text import check_body
+from presentation.text import check_body, screen_text
 
 NAME = "check-code"
 MAX_TIMEOUT = 3600.0  # one hour of wall and CPU time at most
@@ -183,8 +183,21 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         parser.error(str(error))
     isolation = _isolation()
     limits = Limits(wall_seconds=args.timeout, cpu_seconds=max(1, math.ceil(args.timeout)))
+
+    def print_screen(lines) -> None:
+        if not args.json:  # in JSON, the screen is a section of the document
+            out("\n".join(screen_text(lines)))
+
     attempt = run_user_contract(
-        args.file, args.loss, args.params, args.grads, eps, args.dtype, limits, **options
+        args.file,
+        args.loss,
+        args.params,
+        args.grads,
+        eps,
+        args.dtype,
+        limits,
+        on_screen=print_screen,
+        **options,
     )
     if not attempt.ok:
         return _report_failure(attempt, isolation, args.json)
@@ -194,6 +207,7 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     if args.json:
         document = {
             "model": model_summary(model),
+            "screen": [line.as_dict() for line in attempt.screen],
             **result_sections(result, findings, rows),
             **isolation,
         }

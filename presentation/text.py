@@ -57,6 +57,22 @@ def check_body(result: CheckResult, findings: list[Finding], rows) -> list[str]:
     ]
 
 
+def screen_text(lines) -> list[str]:
+    """The per-array screen (engine.params.screen), printed before the exact check ends."""
+    width = max(len(line.name) for line in lines)
+    out = [
+        "Screen: each array along one direction, its gradient's mixed with a random one "
+        "(2 evaluations each; the exact check follows)"
+    ]
+    for line in lines:
+        verdict = "agrees " if line.agrees else "DIFFERS"
+        out.append(
+            f"  {line.name:<{width}}  {verdict}  directional derivative "
+            f"{line.numerical:.6g}, analytic {line.analytic:.6g}"
+        )
+    return out
+
+
 def _seed_table(result: CheckResult, rows) -> list[str]:
     if len(rows) == 0:
         return ["(parameter table omitted)"]

@@ -28,8 +28,9 @@ def _runnable(prog) -> bool:
 
 
 def _variants(prog):
-    extras = [e.id for e in prog.extras if e.expect == "pass" or e.id == "float32"]
-    return [None, *(b.id for b in prog.bugs), *extras]
+    """The correct program, each bug, and every extra (each agrees: pass, noise, and
+    degenerate points)."""
+    return [None, *(b.id for b in prog.bugs), *(e.id for e in prog.extras)]
 
 
 LOSS_CASES = [

@@ -387,6 +387,51 @@ def test_a_loss_whose_values_are_all_float32_numbers_is_checked_in_float32():
 
     result = check_params(loss32, theta, eps=1e-5)
     assert result.dtype == "float32" and result.agrees
-    assert check_params(loss32, theta, eps=1e-5, dtype="float64").agrees is False
+    forced = check_params(loss32, theta, eps=1e-5, dtype="float64")
+    assert forced.agrees and forced.noise.dominant == "measured"  # the loss's own noise
     assert not float32_valued(0.1, np.array([[0.2, 0.3]]))
     assert float32_valued(0.5, np.array([[0.25, 1.5]]))
+
+
+def _float32_terms_summed_in_float64(bug_scale: float = 1.0):
+    """Per-example squared errors computed in float32, summed in float64: the loss is not
+    a float32 number, but its noise is float32's."""
+    rng = np.random.default_rng(7)
+    A, b, theta = rng.normal(size=(200, 6)), rng.normal(size=200), rng.normal(size=6)
+
+    def loss():
+        r = A.astype(np.float32) @ theta.astype(np.float32) - b.astype(np.float32)
+        return float(np.sum((0.5 * r * r).astype(np.float64))), bug_scale * A.T @ (A @ theta - b)
+
+    return loss, theta
+
+
+def test_a_loss_noisier_than_its_dtype_is_checked_at_the_noise_measured_from_two_steps():
+    loss, theta = _float32_terms_summed_in_float64()
+    result = check_params(loss, theta, eps=1e-4)
+    assert result.dtype == "float64" and result.agrees
+    assert result.noise.dominant == "measured"
+    assert result.noise.measured > 100 * result.noise.predicted
+
+
+def test_the_measured_noise_still_catches_a_five_percent_gradient_bug():
+    loss, theta = _float32_terms_summed_in_float64(bug_scale=1.05)
+    assert not check_params(loss, theta, eps=1e-4).agrees
+
+
+def test_a_large_third_derivative_widens_the_floor_instead_of_failing_a_zero_derivative():
+    W = np.array([[0.0, 1.5], [-2.0, 0.7]])
+    result = check_params(lambda: float(np.sum(W.T**3)), W, grads=lambda: 3 * W**2)
+    assert result.agrees
+
+
+def test_a_smooth_float64_loss_keeps_the_predicted_floor():
+    rng = np.random.default_rng(2)
+    A, b, theta = rng.normal(size=(30, 5)), rng.normal(size=30), rng.normal(size=5)
+
+    def loss():
+        r = A @ theta - b
+        return 0.5 * r @ r, A.T @ r
+
+    noise = check_params(loss, theta).noise
+    assert noise.measured < noise.predicted and noise.dominant != "measured"

@@ -144,14 +144,25 @@ def _kinks(result: CheckResult) -> list[Finding]:
     n = int(result.kink_disagreements.sum())
     if n == 0:
         return []
+    if result.layout.founding:
+        message = (
+            f"{n} entries disagree only because their +-e step crosses a ReLU kink "
+            "(a unit's pre-activation changes sign), where the finite difference "
+            "averages two slopes. They are marked 'kink', not counted as bugs; a "
+            "smaller e usually removes them."
+        )
+    else:
+        where = _entry_list(result, np.flatnonzero(result.kink_disagreements))
+        message = (
+            f"{n} {'entry disagrees' if n == 1 else 'entries disagree'} ({where}) only "
+            "because the +-e step crosses a kink of your loss (a ReLU or max switching, a "
+            "hinge's margin, abs at 0): the finite difference averages the two slopes and "
+            "your gradient equals one of them. Not a bug: they are marked 'kink'; a "
+            "smaller eps or another check point avoids them."
+        )
     return [
         Finding(
-            message=(
-                f"{n} entries disagree only because their +-e step crosses a ReLU kink "
-                "(a unit's pre-activation changes sign), where the finite difference "
-                "averages two slopes. They are marked 'kink', not counted as bugs; a "
-                "smaller e usually removes them."
-            ),
+            message=message,
             evidence=f"{int(result.kinks.sum())} entries cross a kink at e = {result.eps:g}",
             score=0.45,
             kind="noise",
@@ -495,8 +506,7 @@ def _multiple_on_entries(result: CheckResult, diffs, thetas) -> list[Finding]:
     if c is None:
         return []
     idx = np.flatnonzero(bad)
-    where = ", ".join(result.layout.describe(int(i)) for i in idx[:4])
-    where += "..." if idx.size > 4 else ""
+    where = _entry_list(result, idx)
     return [
         Finding(
             message=(
@@ -574,6 +584,52 @@ def _hidden_layers_only(result: CheckResult, output, hidden_bad: list[str]) -> l
     return _claimed_or(seen, generic)
 
 
+def _entry_list(result: CheckResult, indices, shown: int = 4) -> str:
+    """'W1[0, 2], b1[3]...': the first entries by their names."""
+    where = ", ".join(result.layout.describe(int(i)) for i in indices[:shown])
+    return where + ("..." if len(indices) > shown else "")
+
+
+def _silent_units(result: CheckResult) -> list[Finding]:
+    """Rows or columns of the user's 2-D arrays (and entries of 1-D ones) whose gradient
+    is exactly zero on both sides while the parameters are not: nothing reaches them at
+    this point (a dead ReLU unit, a saturated activation, a feature that is zero in every
+    example), so a bug on them cannot show. Named, with the remedy."""
+    if result.layout.founding:
+        return []
+    numerical = result.layout.split(np.asarray(result.numerical, float))
+    analytic = result.layout.split(np.asarray(result.analytic, float))
+    theta = result.layout.split(np.asarray(result.theta, float))
+    floor = result.noise.absolute
+    silent = []
+    for name, n, a, t in zip(result.layout.names, numerical, analytic, theta):
+        quiet = (n == 0.0) & (np.abs(a) <= floor)
+        if quiet.all() or not np.any(t):
+            continue  # a whole array: the all-zero or the summary's findings speak of it
+        if quiet.ndim == 1 and quiet.size > 1:
+            silent += [f"{name}[{i}]" for i in np.flatnonzero(quiet & (t != 0))]
+        elif quiet.ndim == 2 and min(quiet.shape) > 1:
+            silent += [f"{name}[{i}, :]" for i in np.flatnonzero(quiet.all(axis=1))]
+            silent += [f"{name}[:, {j}]" for j in np.flatnonzero(quiet.all(axis=0))]
+    if not silent:
+        return []
+    shown = ", ".join(silent[:6]) + ("..." if len(silent) > 6 else "")
+    return [
+        Finding(
+            message=(
+                f"{shown}: the gradient is exactly zero there on both sides, though the "
+                "parameters are not: at this point nothing reaches them (a dead ReLU unit, "
+                "a saturated activation, an input that is zero in every example), so a bug "
+                "on them cannot show. Check again at another point or with more examples."
+            ),
+            evidence=f"{len(silent)} rows, columns or entries with numerical gradient "
+            f"exactly 0.0 and analytic within the noise floor {fmt(floor)}",
+            score=0.5 if result.agrees else 0.12,  # below the summary when failing
+            kind="noise",
+        )
+    ]
+
+
 def _all_zero_arrays(result: CheckResult) -> list[Finding]:
     """Arrays that are all zeros at the check point: their penalty's gradient (c * array)
     is zero there, so a regularisation mistake on them cannot show, and symmetric units
@@ -618,4 +674,5 @@ _FINDERS = (
     _multiple_of_theta,
     _layer_confinement,
     _all_zero_arrays,
+    _silent_units,
 )

@@ -8,6 +8,7 @@ import numpy as np
 
 from engine.bugs.catalogue import implementation_with, validate_bugs
 from engine.gradcheck.compare import CheckResult
+from engine.gradcheck.kinks import kinks_from_steps
 from engine.gradcheck.noise import NoiseFloor, noise_floor
 from engine.gradcheck.numerical import loop_gradient, network_numerical_gradient
 from engine.network.layout import Layout
@@ -178,10 +179,15 @@ def result_from_arrays(
     method: str = "central",
     threshold: float | None = None,
     penalty: tuple[float, int] | None = None,
+    measured: tuple[float, int] = (0.0, 0),
+    shifted=None,
 ) -> CheckResult:
     """A CheckResult from gradients computed elsewhere (e.g. in a child process).
 
     `penalty` = (lambda, m) of the cost, when known, lets the diagnosis name lambda/m.
+    `measured` = (floor, entries) of the loss's own noise (noise.measured_noise).
+    `shifted`: the loss at +e and -e per entry (central differences of a black-box
+    loss), from which kinks crossed by a step are told apart (gradcheck.kinks).
     """
     analytic, numerical = np.asarray(analytic), np.asarray(numerical)
     for name, values in (("analytic", analytic), ("numerical", numerical)):
@@ -189,14 +195,17 @@ def result_from_arrays(
             raise ValueError(
                 f"{name} gradient has shape {values.shape}, expected ({layout.n_params},)"
             )
-    noise = noise_floor(numerical.dtype, method, eps, cost_value)
+    noise = noise_floor(numerical.dtype, method, eps, cost_value, measured=measured)
+    kinks = np.zeros(layout.n_params, dtype=bool)
+    if shifted is not None and method == "central":
+        kinks = kinks_from_steps(analytic, cost_value, shifted, eps, noise.absolute)
     return CheckResult(
         analytic=analytic,
         numerical=numerical,
         layout=layout,
         noise=noise,
         threshold=validate_threshold(threshold, noise),
-        kinks=np.zeros(layout.n_params, dtype=bool),
+        kinks=kinks,
         theta=np.asarray(theta, dtype=np.float64),
         penalty=penalty,
     )

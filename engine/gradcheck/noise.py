@@ -16,6 +16,16 @@ for inputs in [0, 1): scale your inputs, or raise the threshold, if yours are la
 The penalty lambda/(2m) theta^2 adds exactly lambda/m to the second derivative (and
 nothing to the third), so forward differences get lambda/m added to their curvature.
 
+For a black-box loss (a user's own code), the dtype alone can understate its noise: a
+loss computed in float32 and summed in float64, a loss with a tolerance inside (an
+iterative solver), or large third derivatives. So the loss is also read at a second
+step, 2e, for a sample of entries: the two central differences of a correct, smooth
+loss differ by their round-off and by 3x the e-step's truncation, so PROBE_FACTOR times
+their median difference bounds the noise of the e-step for the whole check (the
+median, so that a kink crossed by one sampled step does not widen it). The floor is
+the larger of the predicted and the measured one. A bug in the gradient does not move
+it: both steps differentiate the same loss.
+
 An entry *diverges* when its absolute difference exceeds this floor AND its relative
 error exceeds the relative threshold. So float32 round-off (~1e-3 at e = 1e-4) and
 forward-difference truncation (~1e-5) never look like bugs, while a float64 central
@@ -29,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ROUNDOFF_FACTOR = 10.0
+PROBE_FACTOR = 8.0  # measured floor: 8 x the median |D(e) - D(2e)| over the sampled entries
 TRUNCATION_FACTOR = {"central": 0.05, "forward": 0.5}
 ORDER = {"central": 2, "forward": 1}
 
@@ -55,6 +66,8 @@ class NoiseFloor:
     eps: float
     cost_scale: float  # |J(theta)|, at least 1
     penalty_curvature: float = 0.0  # lambda/m when known
+    measured: float = 0.0  # from the loss itself (two steps), when measured
+    measured_entries: int = 0
 
     @property
     def roundoff(self) -> float:
@@ -66,11 +79,17 @@ class NoiseFloor:
         return TRUNCATION_FACTOR[self.method] * curvature * self.eps ** ORDER[self.method]
 
     @property
-    def absolute(self) -> float:
+    def predicted(self) -> float:
         return self.roundoff + self.truncation
 
     @property
+    def absolute(self) -> float:
+        return max(self.predicted, self.measured)
+
+    @property
     def dominant(self) -> str:
+        if self.measured > self.predicted:
+            return "measured"
         return "round-off" if self.roundoff >= self.truncation else "truncation"
 
     @property
@@ -78,18 +97,30 @@ class NoiseFloor:
         return DEFAULT_RELATIVE_THRESHOLD[(self.dtype, self.method)]
 
     def explain(self) -> str:
-        return (
+        text = (
             f"{self.method} differences in {self.dtype} with e = {self.eps:g}: a correct "
             f"gradient may differ by up to ~{self.absolute:.1e} per entry "
             f"(round-off {self.roundoff:.1e} ~ 10 u |J| / e with u = "
             f"{unit_roundoff(self.dtype):.1e}, |J| = {self.cost_scale:.3g}; truncation "
-            f"{self.truncation:.1e} ~ O(e^{ORDER[self.method]})). The {self.dominant} term "
-            f"dominates; differences below it are noise, not bugs."
+            f"{self.truncation:.1e} ~ O(e^{ORDER[self.method]})"
+        )
+        if self.measured_entries:
+            text += (
+                f"; measured from your loss {self.measured:.1e}: {PROBE_FACTOR:g} x the "
+                f"median difference of steps e and 2e over {self.measured_entries} entries"
+            )
+        return text + (
+            f"). The {self.dominant} term dominates; differences below it are noise, not bugs."
         )
 
 
 def noise_floor(
-    dtype, method: str, eps: float, cost_value: float, penalty_curvature: float = 0.0
+    dtype,
+    method: str,
+    eps: float,
+    cost_value: float,
+    penalty_curvature: float = 0.0,
+    measured: tuple[float, int] = (0.0, 0),
 ) -> NoiseFloor:
     return NoiseFloor(
         dtype=np.dtype(dtype).name,
@@ -97,4 +128,21 @@ def noise_floor(
         eps=float(eps),
         cost_scale=max(1.0, abs(float(cost_value))) if np.isfinite(cost_value) else 1.0,
         penalty_curvature=float(penalty_curvature),
+        measured=float(measured[0]),
+        measured_entries=int(measured[1]),
     )
+
+
+def measured_noise(numerical, probe, indices, eps: float, steps) -> tuple[float, int]:
+    """(floor, entries): PROBE_FACTOR x the median |D(e) - D(2e)| over the probed
+    entries, where D(e) is the check's central difference (`numerical`) and D(2e) comes
+    from `probe`, the loss at the entries `indices` moved by `steps` (+2, -2) x e."""
+    probe = np.asarray(probe, dtype=np.float64).reshape(len(indices), len(steps))
+    if not len(indices):
+        return 0.0, 0
+    up, down = steps
+    wide = (probe[:, 0] - probe[:, 1]) / ((up - down) * float(eps))
+    spread = np.abs(np.asarray(numerical, dtype=np.float64)[indices] - wide)
+    if not np.all(np.isfinite(spread)):
+        return 0.0, 0
+    return PROBE_FACTOR * float(np.median(spread)), len(indices)

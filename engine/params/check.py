@@ -15,6 +15,7 @@ import numpy as np
 
 from engine.gradcheck.check import result_from_arrays
 from engine.gradcheck.compare import CheckResult
+from engine.gradcheck.noise import measured_noise
 from engine.gradcheck.numerical import combine_costs
 from engine.network.layout import Layout
 from engine.network.model import validate_eps
@@ -29,11 +30,13 @@ from engine.params.segments import (
 from engine.params.structure import (
     DTYPE_NAMES,
     FLOAT32_NAME,
+    PROBE_STEPS,
     ContractError,
     Params,
     autograd_grads,
     float32_valued,
     match_grads,
+    probe_indices,
     read_loss,
     shifted_losses,
     without_graph,
@@ -114,10 +117,11 @@ def check_params(
     try:
         with without_graph(flat) if by_autograd else contextlib.nullcontext():
             shifted = shifted_losses(flat, loss_at, eps, steps, progress)
+            probe = shifted_losses(flat, loss_at, eps, PROBE_STEPS, indices=_probed(flat))
     finally:
         if set_params is not None:
             set_params(vector)
-    return _result(flat, theta, analytic, base, shifted, eps, dtype, threshold)
+    return _result(flat, theta, analytic, base, shifted, probe, eps, dtype, threshold)
 
 
 def check_layer(
@@ -175,10 +179,11 @@ def check_layer(
     base = layer.loss()
     steps = [s for s in CENTRAL.steps if s != 0.0]
     shifted = shifted_losses(layer.params, layer.loss, eps, steps, progress)
+    probed = _probed(layer.params)
+    probe = shifted_losses(layer.params, layer.loss, eps, PROBE_STEPS, indices=probed)
     theta = layer.params.vector()
-    return _result(
-        layer.params, theta, analytic, base, shifted, eps, dtype or layer.dtype(), threshold
-    )
+    dtype = dtype or layer.dtype()
+    return _result(layer.params, theta, analytic, base, shifted, probe, eps, dtype, threshold)
 
 
 def _named_inputs(forward: Callable, inputs) -> tuple[list[str], list]:
@@ -219,14 +224,29 @@ def _twin_of(forward: Callable) -> Callable | None:
     return found if callable(found) else None
 
 
-def _result(flat: Params, theta, analytic, base, shifted, eps, dtype, threshold) -> CheckResult:
+def _probed(flat: Params):
+    return probe_indices([a.size for a in flat.arrays])
+
+
+def _result(
+    flat: Params, theta, analytic, base, shifted, probe, eps, dtype, threshold
+) -> CheckResult:
     """The comparison, in `dtype` or the params' (float32 for a loss whose values are
-    all float32 numbers)."""
+    all float32 numbers), at the larger of the predicted and the measured noise floor."""
     if dtype is None:
         dtype = FLOAT32_NAME if float32_valued(base, shifted) else flat.dtype()
     kind = np.dtype(dtype).type
     numerical = combine_costs(None, shifted, eps, CENTRAL, kind)
+    measured = measured_noise(numerical, probe, _probed(flat), eps, PROBE_STEPS)
     layout = Layout.from_arrays(flat.names, flat.shapes)
     return result_from_arrays(
-        analytic.astype(kind), numerical, theta, layout, base, eps, threshold=threshold
+        analytic.astype(kind),
+        numerical,
+        theta,
+        layout,
+        base,
+        eps,
+        threshold=threshold,
+        measured=measured,
+        shifted=shifted,
     )

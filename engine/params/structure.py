@@ -627,48 +627,87 @@ def entry_label(entry: ParamArray, index: tuple) -> str:
     return f"{entry.name}[{', '.join(map(str, index))}]" if index else entry.name
 
 
+PROBE_ENTRIES = 48  # entries whose loss is read at a second step too
+PROBE_STEPS = (2.0, -2.0)  # the second step, in units of eps
+
+
+def probe_indices(sizes: list[int], limit: int = PROBE_ENTRIES) -> np.ndarray:
+    """Flat indices (sorted, unique) of the entries whose loss is also read at
+    PROBE_STEPS: every entry of a small model, else up to `limit` spread evenly over
+    every array (each array gets its share, at least one entry while the limit allows).
+    The parent and the child compute the same indices from the shapes alone."""
+    total = int(sum(sizes))
+    if total <= limit:
+        return np.arange(total)
+    offsets = np.cumsum([0, *sizes])
+    share = max(1, limit // max(1, len(sizes)))
+    picks: list[int] = []
+    for k, size in enumerate(sizes):
+        count = min(int(size), share, limit - len(picks))
+        if count <= 0:
+            break
+        picks.extend(int(offsets[k]) + np.linspace(0, size - 1, count).round().astype(int))
+    return np.unique(np.asarray(picks, dtype=np.int64))
+
+
 def shifted_losses(
     params: Params,
     loss_at: Callable[[], float],
     eps: float,
     steps=(-1.0, 1.0),
     progress: Callable[[int, int], None] | None = None,
+    indices: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The loss with each entry moved by each step * eps in place, in row-major order.
+    """The loss with each entry moved by each step * eps in place, in row-major order
+    (or only the flat `indices`, in their order).
 
     Entry by entry, as CS231n's eval_numerical_gradient does: the array itself is
     changed (so the user's code sees the step wherever it reads the array) and the
     entry's original bits are put back before the next one, even when the loss raises.
-    Returns (size, len(steps)) float64. ContractError if the loss is not finite.
+    Returns (entries, len(steps)) float64. ContractError if the loss is not finite.
     """
-    total = params.size
+    entries = list(_entries(params, indices))
+    total = len(entries)
     out = np.zeros((total, len(steps)), dtype=np.float64)
-    row = 0
-    for entry in params.arrays:
+    for row, (entry, index) in enumerate(entries):
         array = entry.array
         kind = array.dtype.type
         moves = [kind(step) * kind(eps) for step in steps]
-        for index in np.ndindex(array.shape):
-            original = array[index].copy()
-            try:
-                for k, move in enumerate(moves):
-                    array[index] = original + move
-                    value = loss_at()
-                    if not np.isfinite(value):
-                        raise ContractError(
-                            f"the loss was {value} with {entry_label(entry, index)} moved by "
-                            f"{float(move):+.3g}: the loss must be finite near the params."
-                        )
-                    out[row, k] = value
-            except ContractError:
-                raise
-            except Exception as error:  # the user's loss failed at this step: say where
-                if hasattr(error, "add_note"):
-                    error.add_note(f"with {entry_label(entry, index)} moved by {float(move):+.3g}")
-                raise
-            finally:
-                array[index] = original
-            row += 1
-            if progress is not None:
-                progress(row, total)
+        original = array[index].copy()
+        try:
+            for k, move in enumerate(moves):
+                array[index] = original + move
+                value = loss_at()
+                if not np.isfinite(value):
+                    raise ContractError(
+                        f"the loss was {value} with {entry_label(entry, index)} moved by "
+                        f"{float(move):+.3g}: the loss must be finite near the params."
+                    )
+                out[row, k] = value
+        except ContractError:
+            raise
+        except Exception as error:  # the user's loss failed at this step: say where
+            if hasattr(error, "add_note"):
+                error.add_note(f"with {entry_label(entry, index)} moved by {float(move):+.3g}")
+            raise
+        finally:
+            array[index] = original
+        if progress is not None:
+            progress(row + 1, total)
     return out
+
+
+def _entries(params: Params, indices: np.ndarray | None):
+    """(array entry, index tuple) for every entry in row-major order, or for the flat
+    `indices` only."""
+    if indices is None:
+        for entry in params.arrays:
+            for index in np.ndindex(entry.array.shape):
+                yield entry, index
+        return
+    offsets = np.cumsum([0] + [a.size for a in params.arrays])
+    for flat in indices:
+        k = int(np.searchsorted(offsets, flat, side="right")) - 1
+        entry = params.arrays[k]
+        index = np.unravel_index(int(flat - offsets[k]), entry.array.shape)
+        yield entry, tuple(int(i) for i in index)

@@ -16,6 +16,7 @@ here. The code can still lie about its own cost, which is its own loss.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -36,11 +37,13 @@ import numpy as np
 
 from engine.gradcheck.check import result_from_arrays
 from engine.gradcheck.compare import CheckResult
+from engine.gradcheck.noise import measured_noise, noise_floor
 from engine.gradcheck.numerical import combine_costs
 from engine.network.layout import Layout, shape_text
 from engine.network.model import Problem
 from engine.network.pieces import CENTRAL
-from engine.params.structure import DTYPE_NAMES
+from engine.params.screen import MAX_SCREEN_ARRAYS, ScreenLine, judge
+from engine.params.structure import DTYPE_NAMES, PROBE_ENTRIES, PROBE_STEPS, probe_indices
 from engine.runners.channel import ChannelError, FrameReader, decode_array, decode_json
 from engine.runners.sandbox import (
     ENGINE_DIR,
@@ -101,6 +104,7 @@ class CodeRun:
     theta_from_code: bool = False
     isolation: str = ""
     model: ContractModel | None = None  # the general contract: what the user's code holds
+    screen: tuple[ScreenLine, ...] = ()  # the contract's per-array screen, when it ran
 
     def describe_error(self) -> str:
         where = f" (line {self.line}: {self.line_text})" if self.line else ""
@@ -285,6 +289,7 @@ def run_user_contract(
     set_params: str | None = None,
     forward: str | None = None,
     backward: str | None = None,
+    on_screen: Callable[[list[ScreenLine]], None] | None = None,
 ) -> CodeRun:
     """The general contract: run the user's main file once as a module in the sandboxed
     child (the .py files of its folder importable), evaluate `params`, `loss` and `grads`
@@ -292,6 +297,8 @@ def run_user_contract(
     With `forward` (a call, `affine_forward(x, w, b)`) instead of loss and params: the
     call's float inputs checked as a vector-Jacobian product (engine.params.layer),
     against `backward` or the forward's twin, or autograd / jax.vjp.
+    `on_screen` receives the per-array screen (engine.params.screen) as soon as the
+    child sends it, before the exact check; the CodeRun keeps it too (`screen`).
 
     `file` is a path (its folder's .py files are shipped, as `check-code FILE` does), or
     the sources themselves, `{relative path: bytes}` (pasted or uploaded in the app),
@@ -345,12 +352,22 @@ def run_user_contract(
         (work / "request" / "request.json").write_text(json.dumps(request))
         (work / "request" / "request.json").chmod(0o644)
         _write_sources(work / "request" / SOURCE_FOLDER, shipped)
-        expect = Expected(MAX_CONTRACT_PARAMS, contract_layout)
+        screen: list[ScreenLine] = []
+
+        def receive(sent) -> None:
+            lines = screen_lines(sent, float(eps))
+            if lines is not None and not screen:
+                screen.extend(lines)
+                if on_screen is not None:
+                    on_screen(lines)
+
+        expect = Expected(MAX_CONTRACT_PARAMS, contract_layout, probe=True, on_screen=receive)
         start = time.monotonic()
         outcome = _run_child(work, isolation, limits, expect, progress, heartbeat)
         seconds = time.monotonic() - start
         printed = _read_capped(work / "stdout.txt")
-    return _contract_run(outcome, request, label, dtype, printed, seconds)
+    run = _contract_run(outcome, request, label, dtype, printed, seconds)
+    return dataclasses.replace(run, screen=tuple(screen))
 
 
 def check_sources(files: dict, main: str | None = None) -> tuple[dict[str, bytes], str]:
@@ -503,6 +520,32 @@ def _write_sources(folder: Path, files: dict[str, bytes]) -> None:
         target.chmod(0o644)
 
 
+def screen_lines(sent, eps: float) -> list[ScreenLine] | None:
+    """The child's per-array screen, judged here (engine.params.screen); None for a
+    frame that does not hold one (wrong types, sizes, or numbers that are not finite)."""
+    if not isinstance(sent, dict):
+        return None
+    names, values, base, dtype = (sent.get(k) for k in ("names", "values", "base", "dtype"))
+    if not (
+        isinstance(names, list)
+        and isinstance(values, list)
+        and 1 <= len(names) == len(values) <= MAX_SCREEN_ARRAYS
+        and all(isinstance(n, str) and 0 < len(n) <= MAX_NAME_CHARS for n in names)
+        and all(isinstance(v, list) and len(v) == 2 for v in values)
+        and dtype in DTYPE_NAMES
+    ):
+        return None
+    try:
+        numbers = np.array(values, dtype=np.float64)
+        base = float(base)
+    except (TypeError, ValueError):
+        return None
+    if not (np.all(np.isfinite(numbers)) and np.isfinite(base)):
+        return None
+    floor = noise_floor(dtype, "central", eps, base).absolute
+    return judge(names, numbers.tolist(), dtype, floor)
+
+
 def contract_layout(reply: dict) -> Layout:
     """The layout a child's reply names, or ChannelError: names and shapes checked for
     type, count and size here, so the child cannot make the parent allocate beyond
@@ -580,7 +623,19 @@ def _contract_run(outcome, request, file, dtype, printed, seconds) -> CodeRun:
     eps = request["eps"]
     numerical = combine_costs(None, shifted, eps, CENTRAL, np.dtype(check_dtype).type)
     analytic = arrays["analytic"].astype(check_dtype)
-    result = result_from_arrays(analytic, numerical, arrays["theta"], layout, float(base), eps)
+    measured = measured_noise(
+        numerical, arrays["probe"], probe_indices(_sizes(layout)), eps, PROBE_STEPS
+    )
+    result = result_from_arrays(
+        analytic,
+        numerical,
+        arrays["theta"],
+        layout,
+        float(base),
+        eps,
+        measured=measured,
+        shifted=shifted,
+    )
     expressions = _expressions(request, reply)
     model = ContractModel(
         file,
@@ -676,6 +731,8 @@ class Expected:
     max_params: int
     layout_from_reply: Callable[[dict], Layout]
     exact_total: bool = False
+    probe: bool = False  # a contract run: the loss at a second step follows
+    on_screen: Callable[[object], None] | None = None  # receives the child's screen frame
 
 
 class ReplyChannel:
@@ -730,7 +787,8 @@ class ReplyChannel:
 def _run_child(work, isolation, limits, expect, progress, heartbeat) -> ChildOutcome:
     """Start the child, feed progress and heartbeats, and always end its whole tree."""
     read_fd, write_fd = os.pipe()
-    max_bytes = 8 * expect.max_params * (2 + len(CENTRAL.steps)) + 8 * 16 + 4 * 1024**2
+    probe = 8 * PROBE_ENTRIES * len(PROBE_STEPS) if expect.probe else 0
+    max_bytes = 8 * expect.max_params * (2 + len(CENTRAL.steps)) + probe + 8 * 16 + 4 * 1024**2
     channel = ReplyChannel(read_fd, max_bytes)
     child_args = ["-m", "engine.runners.usercode_child", "--reply-fd", str(write_fd)]
     cgroup = CgroupRun(isolation, limits) if isolation.cgroup else None
@@ -801,11 +859,16 @@ def _watch(child, channel, frames, limits, expect, progress, heartbeat, started)
 
 
 def _report_progress(frame, progress, expect) -> bool:
-    """True if `frame` was a progress message (passed on only when it makes sense)."""
+    """True if `frame` was a progress or a screen message (passed on only when it makes
+    sense)."""
     try:
         message = decode_json(*frame)
     except ChannelError:
         return False
+    if set(message) == {"screen"}:
+        if expect.on_screen is not None:
+            expect.on_screen(message["screen"])
+        return True
     if set(message) != {"progress"}:
         return False
     value = message["progress"]
@@ -821,7 +884,8 @@ def _report_progress(frame, progress, expect) -> bool:
     return True
 
 
-REPLY_ARRAYS = ("theta", "analytic", "cost", "shifted")
+def _sizes(layout: Layout) -> list[int]:
+    return [int(np.prod(shape, dtype=np.int64)) for shape in layout.shapes]
 
 
 def _outcome_from_frames(frames, expect, returncode, limits, cgroup, elapsed, isolation):
@@ -845,13 +909,14 @@ def _outcome_from_frames(frames, expect, returncode, limits, cgroup, elapsed, is
             "cost": 1,
             "shifted": layout.n_params * len(CENTRAL.steps),
         }
-        if len(frames) != 1 + len(REPLY_ARRAYS):
+        if expect.probe:  # the contract's loss at +-2 eps for the sampled entries
+            sizes["probe"] = len(PROBE_STEPS) * len(probe_indices(_sizes(layout)))
+        if len(frames) != 1 + len(sizes):
             raise ChannelError(
-                f"expected {len(REPLY_ARRAYS)} arrays after the reply, got {len(frames) - 1}"
+                f"expected {len(sizes)} arrays after the reply, got {len(frames) - 1}"
             )
         arrays = {
-            name: decode_array(*frame, sizes[name], name)
-            for name, frame in zip(REPLY_ARRAYS, frames[1:])
+            name: decode_array(*frame, sizes[name], name) for name, frame in zip(sizes, frames[1:])
         }
     except ChannelError as error:
         return ChildOutcome(f"GradScope could not read your code's reply: {error}.")

@@ -318,7 +318,11 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         quiet = without_graph(params) if by_autograd else contextlib.nullcontext()
         try:
             with quiet:
+                stage = "in --loss `{}` along a random direction".format(request["loss"])
+                _screen(params, loss_at, analytic, base, request, reply_fd)
+                stage = "in --loss `{}` at a shifted point".format(request["loss"])
                 shifted = _shifted(params, loss_at, request, reply_fd)
+                probe = _probe(params, loss_at, request)
         finally:
             if setter is not None:
                 setter(vector)  # back at the params' own values
@@ -328,6 +332,7 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         notes = getattr(error, "__notes__", None) or []
         return describe(error, lines, " ".join([stage, *notes[-1:]])), []
     reply, arrays = _contract_reply(params, params.dtype(), base, analytic, shifted, notes)
+    arrays.append(probe.ravel())
     if by_autograd:
         reply["expressions"] = {"grads": grads_expression}
     return reply, arrays
@@ -349,8 +354,11 @@ def _run_layer(request: dict, namespace: dict, lines: list[str], reply_fd: int):
         analytic = layer.gradient()
         stage = "in --forward `{}`".format(request["forward"])
         base = layer.loss()
+        stage = "in --forward `{}` along a random direction".format(request["forward"])
+        _screen(layer.params, layer.loss, analytic, base, request, reply_fd)
         stage = "in --forward `{}` at a shifted point".format(request["forward"])
         shifted = _shifted(layer.params, layer.loss, request, reply_fd)
+        probe = _probe(layer.params, layer.loss, request)
     except ContractError as error:
         return _refusal(error), []
     except BaseException as error:  # noqa: BLE001
@@ -361,6 +369,7 @@ def _run_layer(request: dict, namespace: dict, lines: list[str], reply_fd: int):
         layer.params, dtype, base, analytic, shifted, [layer.describe()]
     )
     reply["expressions"] = layer.expressions()
+    arrays.append(probe.ravel())
     return reply, arrays
 
 
@@ -387,6 +396,27 @@ def _shifted(params, loss_at, request: dict, reply_fd: int):
 
     steps = [s for s in CENTRAL.steps if s != 0.0]
     return shifted_losses(params, loss_at, request["eps"], steps, progress)
+
+
+def _screen(params, loss_at, analytic, base: float, request: dict, reply_fd: int) -> None:
+    """The per-array screen, sent as soon as it is known (engine.params.screen): the
+    parent can name the arrays that disagree long before the exact check ends."""
+    from engine.params.screen import MAX_SCREEN_ARRAYS, directional_values
+
+    if len(params.arrays) > MAX_SCREEN_ARRAYS:
+        return
+    rows = directional_values(params, loss_at, analytic, request["eps"])
+    screen = {"names": params.names, "values": rows, "base": base, "dtype": params.dtype()}
+    channel.write_json(reply_fd, {"screen": screen})
+
+
+def _probe(params, loss_at, request: dict):
+    """The loss at a second step, +-2 eps, for a sample of entries (the same the parent
+    computes from the shapes): the parent measures the loss's own noise from it."""
+    from engine.params.structure import PROBE_STEPS, probe_indices, shifted_losses
+
+    indices = probe_indices([a.size for a in params.arrays])
+    return shifted_losses(params, loss_at, request["eps"], PROBE_STEPS, indices=indices)
 
 
 def _contract_reply(params, dtype: str, base: float, analytic, shifted, notes: list[str]):
