@@ -335,3 +335,38 @@ def test_a_loss_noisier_than_its_dtype_passes_at_the_noise_measured_from_its_val
     document = json.loads(out)
     assert code == 0, err
     assert "The measured term dominates" in document["result"]["noise_explanation"]
+
+
+SLOW_LOSS = """
+import numpy as np
+
+W = np.random.default_rng(5).normal(size=(10, 6))
+W0 = W.copy()
+
+
+def loss():
+    busy = sum(range(400_000))  # ~10 ms of pure Python per call: the loop is forked
+    if W[9, 5] != W0[9, 5] and np.array_equal(W[:9], W0[:9]):  # that entry alone
+        raise ValueError("the last entry moved")
+    return float(np.sum(W**3)) + 0 * busy, 3 * W**2
+"""
+
+
+def test_a_loss_failing_in_a_forked_worker_is_reported_with_its_line_and_entry(tmp_path):
+    path = tmp_path / "slow.py"
+    path.write_text(SLOW_LOSS)
+    code, _, err = run_cli("check-code", path, "--loss", "loss()", "--params", "W", timeout=120)
+    assert code == 1
+    assert "ValueError in --loss `loss()` at a shifted point" in err
+    line = SLOW_LOSS.splitlines().index('        raise ValueError("the last entry moved")') + 1
+    assert "W[9, 5] moved by" in err and f"(line {line}:" in err
+
+
+def test_a_slow_loss_is_checked_in_forked_processes_with_the_serial_loops_verdict(tmp_path):
+    path = tmp_path / "slow.py"
+    path.write_text(SLOW_LOSS.replace("W[9, 5] != W0[9, 5]", "False"))
+    code, out, err = run_cli("check-code", path, "--loss", "loss()", "--params", "W", "--json")
+    document = json.loads(out)
+    assert code == 0, err
+    assert any("the exact loop ran in 2 processes" in n for n in document["model"]["notes"])
+    assert document["result"]["n_params"] == 60 and document["result"]["n_diverging"] == 0

@@ -62,7 +62,10 @@ class BoundedOutput(io.TextIOBase):
 
 
 def user_line(error: BaseException) -> int | None:
-    """The line of the user's code where `error` happened, if it happened there."""
+    """The line of the user's code where `error` happened, if it happened there (for an
+    exception carried back from a forked worker, the line it found there)."""
+    if hasattr(error, "type_name"):  # engine.runners.forked.WorkerFailure
+        return getattr(error, "line", None)
     if isinstance(error, SyntaxError) and error.filename == USER_FILENAME:
         return error.lineno
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == USER_FILENAME]
@@ -81,7 +84,8 @@ def describe(error: BaseException, source_lines: list[str], stage: str) -> dict:
     elif isinstance(error, OSError) and error.errno == errno.EFBIG:
         message = f"Your code wrote more output than GradScope allows {stage}; it was stopped."
     else:
-        message = f"{type(error).__name__} {stage}: {_shortened(str(error))}"
+        kind = getattr(error, "type_name", None) or type(error).__name__
+        message = f"{kind} {stage}: {_shortened(str(error))}"
     return {"ok": False, "message": message, "line": line, "line_text": text and text[:500]}
 
 
@@ -319,9 +323,9 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         try:
             with quiet:
                 stage = "in --loss `{}` along a random direction".format(request["loss"])
-                _screen(params, loss_at, analytic, base, request, reply_fd)
+                per_loss = _screen(params, loss_at, analytic, base, request, reply_fd)
                 stage = "in --loss `{}` at a shifted point".format(request["loss"])
-                shifted = _shifted(params, loss_at, request, reply_fd)
+                shifted = _shifted(params, loss_at, request, reply_fd, per_loss, notes)
                 probe = _probe(params, loss_at, request)
         finally:
             if setter is not None:
@@ -355,9 +359,10 @@ def _run_layer(request: dict, namespace: dict, lines: list[str], reply_fd: int):
         stage = "in --forward `{}`".format(request["forward"])
         base = layer.loss()
         stage = "in --forward `{}` along a random direction".format(request["forward"])
-        _screen(layer.params, layer.loss, analytic, base, request, reply_fd)
+        per_loss = _screen(layer.params, layer.loss, analytic, base, request, reply_fd)
         stage = "in --forward `{}` at a shifted point".format(request["forward"])
-        shifted = _shifted(layer.params, layer.loss, request, reply_fd)
+        notes = [layer.describe()]
+        shifted = _shifted(layer.params, layer.loss, request, reply_fd, per_loss, notes)
         probe = _probe(layer.params, layer.loss, request)
     except ContractError as error:
         return _refusal(error), []
@@ -365,9 +370,7 @@ def _run_layer(request: dict, namespace: dict, lines: list[str], reply_fd: int):
         notes = getattr(error, "__notes__", None) or []
         return describe(error, lines, " ".join([stage, *notes[-1:]])), []
     dtype = layer.dtype() or layer.params.dtype()
-    reply, arrays = _contract_reply(
-        layer.params, dtype, base, analytic, shifted, [layer.describe()]
-    )
+    reply, arrays = _contract_reply(layer.params, dtype, base, analytic, shifted, notes)
     reply["expressions"] = layer.expressions()
     arrays.append(probe.ravel())
     return reply, arrays
@@ -377,11 +380,16 @@ def _refusal(error: BaseException) -> dict:
     return {"ok": False, "message": _shortened(str(error)), "line": None, "line_text": None}
 
 
-def _shifted(params, loss_at, request: dict, reply_fd: int):
+def _shifted(params, loss_at, request: dict, reply_fd: int, seconds_per_loss: float, notes):
     """The loss at every entry moved by -eps and +eps, with progress frames, stopped
-    early (with the numbers) when it cannot finish in the time left."""
+    early (with the numbers) when it cannot finish in the time left; spread over
+    forked workers when the loop is long enough (engine.runners.forked), which `notes`
+    (the header's) then says."""
+    import numpy as np
+
     from engine.network.pieces import CENTRAL
-    from engine.params.structure import shifted_losses
+    from engine.params.structure import ContractError, shifted_losses
+    from engine.runners.forked import WorkerFailure, forked_map, worker_count
 
     last = [0.0]
     loop_start = time.monotonic()
@@ -395,19 +403,46 @@ def _shifted(params, loss_at, request: dict, reply_fd: int):
             _refuse_if_too_slow(done, total, now - loop_start, budget)
 
     steps = [s for s in CENTRAL.steps if s != 0.0]
-    return shifted_losses(params, loss_at, request["eps"], steps, progress)
+    workers = worker_count(params.size, len(steps) * seconds_per_loss)
+    if workers == 1:
+        return shifted_losses(params, loss_at, request["eps"], steps, progress)
+    notes.append(
+        f"the exact loop ran in {workers} processes (forked copies of your module's state, "
+        f"{params.size:,} entries shared out)"
+    )
+
+    def compute(chunk, report):
+        return shifted_losses(params, loss_at, request["eps"], steps, report, indices=chunk)
+
+    try:
+        return forked_map(compute, np.arange(params.size), workers, progress, user_line)
+    except WorkerFailure as failure:
+        if failure.type_name == "ContractError":
+            raise ContractError(str(failure)) from None
+        raise
 
 
-def _screen(params, loss_at, analytic, base: float, request: dict, reply_fd: int) -> None:
+def _seconds_per_loss(loss_at) -> float:
+    """One loss evaluation, timed (how long the exact loop will be)."""
+    start = time.monotonic()
+    loss_at()
+    return time.monotonic() - start
+
+
+def _screen(params, loss_at, analytic, base: float, request: dict, reply_fd: int) -> float:
     """The per-array screen, sent as soon as it is known (engine.params.screen): the
-    parent can name the arrays that disagree long before the exact check ends."""
+    parent can name the arrays that disagree long before the exact check ends. Returns
+    the seconds one loss evaluation took."""
     from engine.params.screen import MAX_SCREEN_ARRAYS, directional_values
 
     if len(params.arrays) > MAX_SCREEN_ARRAYS:
-        return
+        return _seconds_per_loss(loss_at)
+    start = time.monotonic()
     rows = directional_values(params, loss_at, analytic, request["eps"])
+    seconds = (time.monotonic() - start) / (2 * len(params.arrays))
     screen = {"names": params.names, "values": rows, "base": base, "dtype": params.dtype()}
     channel.write_json(reply_fd, {"screen": screen})
+    return seconds
 
 
 def _probe(params, loss_at, request: dict):
