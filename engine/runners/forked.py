@@ -10,12 +10,15 @@ clock).
 
 Serial instead where forking cannot pay or is unsafe: a loop shorter than MIN_SECONDS,
 one core, or a library whose thread pools do not survive a fork (FORK_UNSAFE: JAX,
-TensorFlow, PyTorch) already imported by the user's code. What a worker prints is not
-kept (only the child's own output is).
+TensorFlow, PyTorch) already imported by the user's code. While the workers run, each
+process (this one included) keeps NumPy's BLAS to its share of the cores
+(threadpoolctl, where installed), so a vectorised loss does not run cores x workers
+threads. What a worker prints is not kept (only the child's own output is).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import struct
@@ -46,10 +49,7 @@ def worker_count(entries: int, seconds_per_entry: float) -> int:
     are cores for it, and no fork-unsafe library is loaded."""
     if any(name in sys.modules for name in FORK_UNSAFE):
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
+    cores = _cores()
     if entries * seconds_per_entry < MIN_SECONDS:
         return 1
     return max(1, min(MAX_WORKERS, cores, entries // 2))
@@ -69,22 +69,40 @@ def forked_map(
     has been reaped."""
     chunks = np.array_split(np.asarray(indices), workers)
     total = len(indices)
-    children = [_start(compute, chunk, locate) for chunk in chunks[1:]]
 
     def scaled(done: int, _count: int) -> None:
         if progress is not None:
             progress(min(total - 1, done * workers), total)
 
-    try:
-        first = compute(chunks[0], scaled)
-    finally:
-        results = [_collect(pid, fd) for pid, fd in children]
+    with _blas_share(workers):
+        children = [_start(compute, chunk, locate) for chunk in chunks[1:]]
+        try:
+            first = compute(chunks[0], scaled)
+        finally:
+            results = [_collect(pid, fd) for pid, fd in children]
     for result in results:
         if isinstance(result, WorkerFailure):
             raise result
     if progress is not None:
         progress(total, total)
     return np.concatenate([first, *results]) if results else first
+
+
+def _blas_share(workers: int):
+    """BLAS threads limited to this process's share of the cores (forked workers inherit
+    the limit), or nothing where threadpoolctl is not installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=max(1, _cores() // workers), user_api="blas")
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _start(compute, chunk: np.ndarray, locate) -> tuple[int, int]:
