@@ -206,7 +206,7 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     rows = rows_to_show(result, args.table)
     if args.json:
         document = {
-            "model": model_summary(model),
+            "model": model.as_dict(),
             "screen": [line.as_dict() for line in attempt.screen],
             **result_sections(result, findings, rows),
             **isolation,
@@ -295,21 +295,6 @@ def model_header(model) -> list[str]:
         f"loss `{model.loss}`; {grads}",
         *model.notes,
     ]
-
-
-def model_summary(model) -> dict:
-    """The `model` section of --json: the user's file, expressions and arrays."""
-    return {
-        "file": model.file,
-        "loss": model.loss,
-        "params": model.params,
-        "grads": model.grads,
-        "arrays": [{"name": n, "shape": list(s)} for n, s in zip(model.names, model.shapes)],
-        "n_params": model.n_params,
-        "dtype": model.dtype,
-        "params_dtype": model.params_dtype,
-        "notes": list(model.notes),
-    }
 
 
 def _report_failure(attempt: CodeRun, isolation: dict, as_json: bool) -> int:

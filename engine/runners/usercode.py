@@ -134,7 +134,8 @@ class ContractModel:
         return ", ".join(f"{n} {shape_text(s)}" for n, s in zip(self.names, self.shapes))
 
     def as_dict(self) -> dict:
-        """The model section of an export: file, expressions, arrays, count, precision."""
+        """The model section of an export (the app's JSON, check-code --json): file,
+        expressions, arrays, count, precision, and how the choices were made."""
         return {
             "file": self.file,
             "loss": self.loss,
@@ -144,6 +145,7 @@ class ContractModel:
             "n_params": self.n_params,
             "dtype": self.dtype,
             "params_dtype": self.params_dtype,
+            "notes": list(self.notes),
         }
 
 
