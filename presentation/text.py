@@ -139,4 +139,15 @@ def _diagnosis(findings: list[Finding]) -> list[str]:
                 f"evidence: {f.evidence}", 100, initial_indent="   ", subsequent_indent="   "
             )
         )
+        if f.cause is not None:
+            where = f"; arrays: {', '.join(f.arrays)}" if f.arrays else ""
+            look = f"; lines: {', '.join(map(str, f.lines))}" if f.lines else ""
+            lines.append(
+                textwrap.fill(
+                    f"cause: {f.cause}{where}{look}",
+                    100,
+                    initial_indent="   ",
+                    subsequent_indent="   ",
+                )
+            )
     return lines

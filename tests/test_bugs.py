@@ -247,3 +247,9 @@ def test_the_answers_code_still_fails_only_at_element_0(seed_problem):
     r = engine.check(p.theta, p.X, p.y, (3, 5, 3), lamb=1.0, bugs=["numgrad-skips-first"])
     assert 1e-4 < r.relative_difference < 1e-1
     assert np.flatnonzero(r.diverging).tolist() == [0]
+
+
+def test_every_catalogue_bug_names_its_cause_in_the_diagnosis_vocabulary():
+    from engine.diagnosis.finding import CAUSES
+
+    assert all(bug.cause in CAUSES and bug.cause != "unknown" for bug in BUGS.values())

@@ -90,6 +90,7 @@ BUG = Bug(
     id="gradient-doubled",
     title="Gradient doubled",
     where="backprop",
+    cause="scale",
     explanation="A squared error's 2(h - y) carried into a cross-entropy gradient.",
     buggy_code="theta_grad = 2 * D / m",
     fixed_code="theta_grad = D / m",

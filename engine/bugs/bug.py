@@ -54,6 +54,7 @@ class Bug:
     realise: Callable[[Implementation], Implementation]
     detect: Callable[[Observation], Claim | None] = detects_nothing
     example: tuple[str, Example] | None = None  # (key, program) for the "Your code" page
+    cause: str = "unknown"  # the kind of mistake: one of engine.diagnosis.finding.CAUSES
 
     @property
     def changes(self) -> tuple[str, ...]:
@@ -65,6 +66,7 @@ class Bug:
             "id": self.id,
             "title": self.title,
             "where": self.where,
+            "cause": self.cause,
             "explanation": self.explanation,
             "buggy_code": self.buggy_code,
             "fixed_code": self.fixed_code,

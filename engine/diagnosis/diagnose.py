@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.diagnosis.finding import Finding
-from engine.diagnosis.patterns import find_patterns
+from engine.diagnosis.patterns import find_patterns, with_cause
 from engine.diagnosis.reproduction import reproduce_with_catalogue
 from engine.gradcheck.compare import CheckResult
 
@@ -20,7 +20,8 @@ def diagnose(result: CheckResult, reproduce: bool = True) -> list[Finding]:
     """Ranked findings, most likely first."""
     findings = find_patterns(result)
     if reproduce and result.problem is not None and not _only_noise(result):
-        findings = _merge(findings, reproduce_with_catalogue(result))
+        reproduced = [with_cause(f, None, result) for f in reproduce_with_catalogue(result)]
+        findings = _merge(findings, reproduced)
     return sorted(findings, key=lambda f: -f.score)
 
 

@@ -16,6 +16,8 @@ the founding network, are consulted only about the checker's own settings.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from engine.bugs.catalogue import BUGS
@@ -37,8 +39,25 @@ from engine.gradcheck.compare import CheckResult
 
 
 def find_patterns(result: CheckResult) -> list[Finding]:
-    """Every level-1 finding, in the finders' order (not yet ranked)."""
-    return [f for finder in _FINDERS for f in finder(result)]
+    """Every level-1 finding, in the finders' order (not yet ranked), each with its
+    cause (a catalogue bug's own, else the finder's) and the arrays it concerns."""
+    return [
+        with_cause(finding, cause, result)
+        for finder, cause in _FINDERS
+        for finding in finder(result)
+    ]
+
+
+def with_cause(finding: Finding, cause: str | None, result: CheckResult) -> Finding:
+    """`finding` with a cause (its own, its bug's, else `cause`) and, for a cause, the
+    arrays (the diverging ones unless the finder named others)."""
+    if finding.cause is None:
+        cause = BUGS[finding.bug_id].cause if finding.bug_id else cause
+        finding = replace(finding, cause=cause)
+    if finding.cause is not None and not finding.arrays:
+        diverging = tuple(m.name for m in result.matrices if m.n_diverging)
+        finding = replace(finding, arrays=diverging)
+    return finding
 
 
 def _claimed_or(
@@ -337,6 +356,7 @@ def _scale_factor_of_arrays(result: CheckResult) -> list[Finding]:
                 ),
                 evidence=f"every usable entry of {names} has analytic 0.0",
                 score=0.85,
+                cause="zeroed",
             )
         ]
     m_known = result.lambda_and_m[1] if result.lambda_and_m else None
@@ -662,17 +682,19 @@ def _all_zero_arrays(result: CheckResult) -> list[Finding]:
     ]
 
 
+# Each finder with the cause it establishes (a catalogue bug's claim carries its own);
+# None: not about a disagreement (agreement, a degenerate check point).
 _FINDERS = (
-    _summary,
-    _agreement,
-    _checker_settings,
-    _kinks,
-    _zeroed_numerical,
-    _sign_flips,
-    _scale_factor,
-    _permutation,
-    _multiple_of_theta,
-    _layer_confinement,
-    _all_zero_arrays,
-    _silent_units,
+    (_summary, "unknown"),
+    (_agreement, None),
+    (_checker_settings, "precision"),
+    (_kinks, "kink"),
+    (_zeroed_numerical, "checker"),
+    (_sign_flips, "sign"),
+    (_scale_factor, "scale"),
+    (_permutation, "layout"),
+    (_multiple_of_theta, "regularization"),
+    (_layer_confinement, "backward-chain"),
+    (_all_zero_arrays, None),
+    (_silent_units, None),
 )

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.params.structure import FLOAT32_NAME, FLOAT64_NAME
+
 SCREEN_SEED = 2
 MAX_SCREEN_ARRAYS = 200  # two evaluations per array: beyond this, straight to the exact check
-RELATIVE = {"float64": 1e-4, "float32": 1e-2}  # as the exact check's default thresholds
+RELATIVE = {FLOAT64_NAME: 1e-4, FLOAT32_NAME: 1e-2}  # as the exact check's defaults
 
 
 @dataclass(frozen=True)

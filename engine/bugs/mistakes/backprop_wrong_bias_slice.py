@@ -25,6 +25,7 @@ BUG = Bug(
     id="backprop-wrong-bias-slice",
     title="Hidden error uses theta[:, :-1] instead of theta[:, 1:]",
     where="backprop",
+    cause="backward-chain",
     explanation=(
         "Propagating the error back must skip the bias column (column 0) of the next "
         "layer's weights. Dropping the last column instead shifts every weight by one unit."

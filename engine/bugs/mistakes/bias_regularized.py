@@ -47,6 +47,7 @@ BUG = Bug(
     id="bias-regularized",
     title="Bias column regularised in the gradient",
     where="backprop",
+    cause="regularization",
     explanation=(
         "The cost leaves bias weights out of the penalty, so the gradient must too. "
         "Adding (lambda/m)*theta to the whole matrix adds it to column 0 as well."

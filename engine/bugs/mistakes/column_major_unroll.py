@@ -82,6 +82,7 @@ BUG = Bug(
     id="column-major-unroll",
     title="Gradient unrolled column-major (Octave's (:))",
     where="backprop",
+    cause="layout",
     explanation=(
         "Octave's Theta(:) unrolls column by column; NumPy's ravel() and the parameter "
         "vector go row by row. Unrolling the gradient one way and theta the other "

@@ -37,6 +37,7 @@ BUG = Bug(
     id="cost-reg-factor",
     title="Cost penalty lambda/m instead of lambda/(2m)",
     where="cost",
+    cause="regularization",
     explanation=(
         "The penalty is lambda/(2m)*sum(theta^2) so that its derivative is "
         "(lambda/m)*theta. With lambda/m the cost (hence the numerical gradient) counts "

@@ -36,6 +36,7 @@ BUG = Bug(
     id="float32",
     title="The whole check in single precision",
     where="checker",
+    cause="precision",
     explanation=(
         "float32 keeps ~7 digits. With e = 1e-4 the cost difference J(theta+e) - "
         "J(theta-e) loses ~4 of them to cancellation, so the numerical gradient is "

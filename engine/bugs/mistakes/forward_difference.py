@@ -35,6 +35,7 @@ BUG = Bug(
     id="forward-difference",
     title="One-sided (forward) differences in the checker",
     where="checker",
+    cause="checker",
     explanation=(
         "(J(theta+e) - J(theta))/e has truncation error O(e); the central difference "
         "(J(theta+e) - J(theta-e))/(2e) has O(e^2). At e = 1e-4 forward differences "

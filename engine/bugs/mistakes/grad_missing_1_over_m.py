@@ -39,6 +39,7 @@ BUG = Bug(
     id="grad-missing-1-over-m",
     title="Accumulated gradient not divided by m",
     where="backprop",
+    cause="scale",
     explanation=(
         "The cost is a mean over the m examples, so the summed deltas must be divided "
         "by m. Forgetting it makes the data part of the gradient m times too large."

@@ -37,6 +37,7 @@ BUG = Bug(
     id="numgrad-skips-first",
     title="Numerical loop starts at index 1",
     where="checker",
+    cause="checker",
     explanation=(
         "The seed's second bug, shared by question and answer: range(1, n) never "
         "perturbs parameter 0, so its numerical gradient stays at the initial 0.0. "

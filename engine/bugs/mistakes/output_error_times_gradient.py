@@ -49,6 +49,7 @@ BUG = Bug(
     id="output-error-times-gradient",
     title="Output error multiplied by the sigmoid gradient",
     where="backprop",
+    cause="backward-chain",
     explanation=(
         "With a sigmoid output and cross-entropy cost, dJ/dz = h - y exactly: the "
         "sigmoid's derivative cancels. Multiplying by g'(z) again, a habit from "

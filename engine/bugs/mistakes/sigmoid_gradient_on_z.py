@@ -26,6 +26,7 @@ BUG = Bug(
     id="sigmoid-gradient-on-z",
     title="Sigmoid gradient applied to z instead of g(z)",
     where="backprop",
+    cause="backward-chain",
     explanation=(
         "g'(z) = g(z)(1 - g(z)). Writing z*(1-z) is right only when the argument is "
         "already the activation a = g(z); fed the pre-activation z it is a different "

@@ -34,6 +34,7 @@ BUG = Bug(
     id="sigmoid-sign-flip",
     title="Sigmoid with the sign of z flipped",
     where="model",
+    cause="sign",
     explanation=(
         "The seed's bug: sigmoid written 1/(1+exp(z)) computes g(-z). Cost and backprop "
         "both use it, but backprop's output error h - y is now minus the true derivative, "
