@@ -16,6 +16,7 @@ the founding network, are consulted only about the checker's own settings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -132,15 +133,26 @@ def _agreement(result: CheckResult) -> list[Finding]:
     return [
         Finding(
             message="The gradients agree: every entry is within the noise floor of the check.",
-            evidence=(
-                f"relative difference {fmt(result.relative_difference)}, largest entry "
-                f"difference {fmt(float(result.abs_diff.max()))} <= noise floor "
-                f"{fmt(result.noise.absolute)}"
-            ),
+            evidence=_agreement_evidence(result),
             score=0.5,
             kind="agreement",
         )
     ]
+
+
+def _agreement_evidence(result: CheckResult) -> str:
+    """The numbers behind a pass, stated as they are: an entry over the noise floor
+    passes on the relative threshold, and the sentence says so."""
+    largest, floor = float(result.abs_diff.max()), result.noise.absolute
+    text = f"relative difference {fmt(result.relative_difference)}, largest entry difference "
+    if largest <= floor:
+        return text + f"{fmt(largest)} <= noise floor {fmt(floor)}"
+    over = int(np.sum(result.abs_diff > floor))
+    return text + (
+        f"{fmt(largest)} (over the noise floor {fmt(floor)} at {over} "
+        f"{'entry' if over == 1 else 'entries'}, each within the relative threshold "
+        f"{fmt(result.threshold)})"
+    )
 
 
 def _checker_settings(result: CheckResult) -> list[Finding]:
@@ -190,6 +202,11 @@ def _kinks(result: CheckResult) -> list[Finding]:
 
 
 def _zeroed_numerical(result: CheckResult) -> list[Finding]:
+    """Numerical entries exactly 0 where the analytic ones are not: on the founding
+    network, a numerical loop that skipped them. On the user's own arrays GradScope took
+    the differences itself, so a 0 there is a true zero derivative, not a skipped entry."""
+    if not result.layout.founding:
+        return _unused_by_the_loss(result)
     analytic, numerical = np.asarray(result.analytic, float), np.asarray(result.numerical, float)
     zeroed = result.diverging & (numerical == 0.0) & (analytic != 0.0)
     if not zeroed.any():
@@ -220,6 +237,33 @@ def _zeroed_numerical(result: CheckResult) -> list[Finding]:
         score=0.8 if explains_all else 0.6,
     )
     return _claimed_or(seen, generic)
+
+
+def _unused_by_the_loss(result: CheckResult) -> list[Finding]:
+    """The user's arrays: every diverging entry has a numerical derivative of exactly 0
+    (the loss does not move with it) and an analytic one that is not: the gradient
+    credits parameters the loss does not use (or this point leaves them unused)."""
+    analytic, numerical = np.asarray(result.analytic, float), np.asarray(result.numerical, float)
+    zeroed = result.diverging & (numerical == 0.0) & (analytic != 0.0)
+    if not zeroed.any() or not np.array_equal(zeroed, result.diverging):
+        return []
+    idx = np.flatnonzero(zeroed)
+    return [
+        Finding(
+            message=(
+                f"{idx.size} entries ({_entry_list(result, idx, 3)}) have a gradient although "
+                "the loss does not change when they move (numerical derivative exactly 0): "
+                "are they used in the loss, or is the check point degenerate (e.g. dead ReLU "
+                "units)?"
+            ),
+            evidence=f"numerical exactly 0.0 at every diverging entry ({idx.size})",
+            score=0.8,
+            cause="loss-mismatch",
+            arrays=tuple(
+                dict.fromkeys(result.layout.names[result.layout.position(int(i))[0]] for i in idx)
+            ),
+        )
+    ]
 
 
 def _sign_flips(result: CheckResult) -> list[Finding]:
@@ -604,6 +648,160 @@ def _hidden_layers_only(result: CheckResult, output, hidden_bad: list[str]) -> l
     return _claimed_or(seen, generic)
 
 
+RECONCILE_SHARE = 0.999  # a transformation must explain this share of the disagreement
+
+
+def _reconciled(result: CheckResult) -> list[Finding]:
+    """The user's arrays: analytic = k * numerical + c * params in every diverging array
+    (least squares, per array), explaining all the disagreement. k = -1: the data part of
+    the gradient is negated; k constant: scaled (1/m, a mean against a sum, the factor
+    2 of a square); k = 1: only the penalty differs. The pure cases (c = 0, or k = 1)
+    are the other finders'; this one names the mixtures, where a penalty term rides on
+    top of a negated or scaled gradient."""
+    if result.agrees or result.layout.founding:
+        return []
+    thetas = result.layout.split(np.asarray(result.theta, float))
+    fits = []
+    for (m, a, n), t in zip(_matrices(result), thetas):
+        if m.agrees:
+            continue
+        fit = next(
+            (
+                found
+                for penalised in _penalty_masks(t)
+                if (found := _fit_linear(a, n, np.where(penalised, t, 0.0), result)) is not None
+            ),
+            None,
+        )
+        if fit is None:
+            return []
+        fits.append((m, *fit))
+    ks = np.array([k for _, k, _, _ in fits])
+    if np.all(np.abs(ks - 1) < 1e-3) or all(
+        _fit_linear(a, n, np.zeros_like(a), result) is not None
+        for m, a, n in _matrices(result)
+        if not m.agrees
+    ):
+        return []  # a pure sign, scale or penalty: the dedicated finders word it
+    if np.all(np.abs(ks + 1) < 1e-3):
+        cause, what = "sign", "negated"
+    elif np.allclose(ks, ks[0], rtol=1e-3) and abs(ks[0]) > 1e-9:
+        cause, what = "scale", f"{fmt(float(ks[0]))} times the loss's{_inverse_hint(ks[0])}"
+    else:
+        return []
+    names = tuple(m.name for m, *_ in fits)
+    fitted = "; ".join(
+        f"analytic {m.name} = {fmt(k)} x numerical {'+' if c >= 0 else '-'} {fmt(abs(c))} x "
+        f"{m.name} to {fmt(r)}"
+        for m, k, c, r in fits
+    )
+    return [
+        Finding(
+            message=(
+                f"In {', '.join(names)} the gradient's data part is {what}, while a term "
+                "proportional to the parameters (the penalty) is not: look where the "
+                "gradient of the loss's data term is formed (its sign, a division by the "
+                "number of examples, a mean against a sum), not at the penalty."
+            ),
+            evidence=f"{fitted}; explains over {100 * RECONCILE_SHARE:g}% of the disagreement",
+            score=0.86,
+            cause=cause,
+            arrays=names,
+        )
+    ]
+
+
+def _penalty_masks(t: np.ndarray):
+    """Where a penalty may act on an array: everywhere, or (a 2-D array with a bias
+    column, ex4's Theta) everywhere but its first or its last column."""
+    everywhere = np.ones(t.shape, dtype=bool)
+    yield everywhere
+    if t.ndim == 2 and t.shape[1] > 1:
+        for column in (0, -1):
+            mask = everywhere.copy()
+            mask[:, column] = False
+            yield mask
+
+
+def _fit_linear(a, n, t, result: CheckResult) -> tuple[float, float, float] | None:
+    """(k, c, largest residual) with a = k n + c t by least squares, when the fit
+    explains RECONCILE_SHARE of |a - n|^2 and leaves no residual over 10 noise floors."""
+    a, n, t = a.ravel(), n.ravel(), t.ravel()
+    tol = result.noise.absolute
+    basis = np.column_stack([n, t]) if np.any(t) else n[:, None]
+    if np.linalg.matrix_rank(basis) < basis.shape[1]:
+        return None
+    coefficients, *_ = np.linalg.lstsq(basis, a, rcond=None)
+    k, c = (coefficients[0], coefficients[1] if len(coefficients) > 1 else 0.0)
+    residual = a - (k * n + c * t)
+    gap = float(np.sum((a - n) ** 2))
+    if gap == 0 or float(np.sum(residual**2)) > (1 - RECONCILE_SHARE) * gap:
+        return None
+    largest = float(np.max(np.abs(residual)))
+    if largest > 10 * tol + 1e-6 * float(np.max(np.abs(a))):
+        return None
+    return float(k), float(c), largest
+
+
+def _inverse_hint(k: float) -> str:
+    inverse = 1 / k
+    if abs(k) < 1 and abs(inverse - round(inverse)) < 1e-6 * abs(inverse):
+        return f" (1/{round(inverse)}: a division the loss does not have?)"
+    if abs(k - round(k)) < 1e-6 * abs(k):
+        return f" ({round(k)}: a batch size or m the gradient is not divided by?)"
+    return ""
+
+
+def _layer_of(name: str) -> int | None:
+    """A layer number in an array's name: W1 -> 1, weights[0] -> 0, fc2.weight -> 2."""
+    digits = re.findall(r"\d+", name)
+    return int(digits[-1]) if digits else None
+
+
+INPUT_NAMES = {"x", "X", "input", "inputs", "h0", "prev_h", "prev_c", "c0"}
+
+
+def _chain_boundary(result: CheckResult) -> list[Finding]:
+    """The user's arrays: those of the lower layers disagree while every array of the
+    layers above agrees (or only a layer's input disagrees): the error enters the
+    backward pass at a boundary, the delta passed down there (an activation
+    derivative, a missing or extra term, the weights it is multiplied by)."""
+    if result.agrees or result.layout.founding:
+        return []
+    matrices = list(result.matrices)
+    bad = [m for m in matrices if not m.agrees]
+    good = [m for m in matrices if m.agrees]
+    if not good:
+        return []
+    if all(m.name in INPUT_NAMES for m in bad):
+        below, above = _names(bad), _names(good)
+        where = f"the gradient passed down to {below}"
+    else:
+        layers = {m.name: _layer_of(m.name) for m in matrices}
+        if any(layers[m.name] is None for m in bad + good):
+            return []
+        top_bad = max(layers[m.name] for m in bad)
+        if not any(layers[m.name] > top_bad for m in good) or any(
+            layers[m.name] <= top_bad for m in good
+        ):
+            return []
+        below, above = _names(bad), _names(m for m in good if layers[m.name] > top_bad)
+        where = f"the delta passed from layer {top_bad + 1} down to layer {top_bad}"
+    return [
+        Finding(
+            message=(
+                f"{below} disagree while {above} agree: the backward pass goes wrong at "
+                f"{where} (an activation derivative taken of the wrong quantity, a missing "
+                "or extra term, stale or wrong weights in the product)."
+            ),
+            evidence=f"diverging: {below}; agreeing above them: {above}",
+            score=0.7,
+            cause="backward-chain",
+            arrays=tuple(m.name for m in bad),
+        )
+    ]
+
+
 def _entry_list(result: CheckResult, indices, shown: int = 4) -> str:
     """'W1[0, 2], b1[3]...': the first entries by their names."""
     where = ", ".join(result.layout.describe(int(i)) for i in indices[:shown])
@@ -694,7 +892,9 @@ _FINDERS = (
     (_scale_factor, "scale"),
     (_permutation, "layout"),
     (_multiple_of_theta, "regularization"),
+    (_reconciled, None),  # sign or scale, by what the fit shows
     (_layer_confinement, "backward-chain"),
+    (_chain_boundary, "backward-chain"),
     (_all_zero_arrays, None),
     (_silent_units, None),
 )
