@@ -76,6 +76,8 @@ def test_an_exception_in_a_worker_comes_back_with_its_type_text_line_and_notes()
 
 
 def test_a_short_loop_or_a_fork_unsafe_library_stays_serial(monkeypatch):
+    for name in forked.FORK_UNSAFE:  # other tests may have imported torch or jax
+        monkeypatch.delitem(sys.modules, name, raising=False)
     assert worker_count(1000, 1e-6) == 1  # 1 ms of work: not worth a fork
     monkeypatch.setattr(forked.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert worker_count(1000, 0.01) == 2
