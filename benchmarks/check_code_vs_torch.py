@@ -32,6 +32,7 @@ Speed goals are never asserted here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -46,6 +47,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # numpy's BLAS then keeps its own number of threads
+    threadpool_limits = None
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -391,9 +397,30 @@ def torch_rows(module, m: int, limit: float, repeat: int, threads_default: int):
 # ---------------------------------------------------------------------------------------
 
 
+def blas_threads(n: int):
+    """numpy's BLAS limited to n threads in this process (0: as it is)."""
+    if n <= 0 or threadpool_limits is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
 def measure(
-    m: int, folder: Path, limits: dict[str, float], repeat: int, threads_default: int
+    m: int,
+    folder: Path,
+    limits: dict[str, float],
+    repeat: int,
+    threads_default: int,
+    blas: int,
 ) -> list[Row]:
+    with blas_threads(blas):
+        rows, baseline, modules = measure_numpy(m, folder, limits, repeat)
+    rows += torch_rows(modules["vectorised"], m, limits["vectorised"], repeat, threads_default)
+    for row in rows:
+        row.baseline = baseline
+    return rows
+
+
+def measure_numpy(m: int, folder: Path, limits: dict[str, float], repeat: int):
     rows: list[Row] = []
     baseline = None
     modules = {}
@@ -470,10 +497,7 @@ def measure(
                 )
             )
         print(f"  m={m} {kind}: done", file=sys.stderr)
-    rows += torch_rows(modules["vectorised"], m, limits["vectorised"], repeat, threads_default)
-    for row in rows:
-        row.baseline = baseline
-    return rows
+    return rows, baseline, modules
 
 
 def wall(seconds: float) -> str:
@@ -521,6 +545,13 @@ def main(argv=None) -> None:
         help="skip a check of the vectorised program or torch projected to take longer (s)",
     )
     parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="numpy's BLAS threads for the in-process numpy rows (default 1, as check-code's "
+        "child runs; 0: numpy's default)",
+    )
+    parser.add_argument(
         "--loop-limit",
         type=float,
         default=180.0,
@@ -535,13 +566,20 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory(prefix="gradscope-bench-") as tmp:
         for m in sizes:
             limits = {"vectorised": args.limit, "loop": args.loop_limit}
-            rows += measure(m, Path(tmp), limits, args.repeat, threads_default)
+            rows += measure(m, Path(tmp), limits, args.repeat, threads_default, args.blas_threads)
     n_in, n_hidden, n_out = LAYERS
     P = n_hidden * (n_in + 1) + n_out * (n_hidden + 1)
     print(
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"numpy {np.__version__}, torch {torch.__version__} "
         f"(default threads {threads_default}, interop {torch.get_num_interop_threads()})"
+    )
+    blas = "numpy's default" if args.blas_threads <= 0 else args.blas_threads
+    if threadpool_limits is None and args.blas_threads > 0:
+        blas = "numpy's default (threadpoolctl missing)"
+    print(
+        f"numpy BLAS threads in this process: {blas}; check-code's child: 1 "
+        f"(OPENBLAS_NUM_THREADS=1)"
     )
     print(
         f"network {n_in}-{n_hidden}-{n_out}, {P:,} parameters, lambda {LAMBDA:g}, seed {SEED}; "
