@@ -83,3 +83,20 @@ def test_a_short_loop_or_a_fork_unsafe_library_stays_serial(monkeypatch):
     assert worker_count(1000, 0.01) == 2
     monkeypatch.setitem(sys.modules, "jax", object())
     assert worker_count(1000, 0.01) == 1
+
+
+def test_when_this_processs_share_fails_the_workers_are_stopped_not_awaited():
+    import time
+
+    parent = os.getpid()
+
+    def compute(chunk, report):
+        if os.getpid() == parent:
+            raise RuntimeError("refused: too slow for the time limit")
+        time.sleep(30)  # a worker still busy with its share
+        return np.zeros((len(chunk), 2))
+
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="too slow"):
+        forked_map(compute, np.arange(10), 2, None, id)
+    assert time.monotonic() - start < 5

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import signal
 import struct
 import sys
 from collections.abc import Callable
@@ -78,6 +79,10 @@ def forked_map(
         children = [_start(compute, chunk, locate) for chunk in chunks[1:]]
         try:
             first = compute(chunks[0], scaled)
+        except BaseException:  # this share failed or was refused: the others are moot
+            for pid, _ in children:
+                _kill(pid)
+            raise
         finally:
             results = [_collect(pid, fd) for pid, fd in children]
     for result in results:
@@ -126,6 +131,13 @@ def _start(compute, chunk: np.ndarray, locate) -> tuple[int, int]:
             os._exit(status)
     os.close(write_end)
     return pid, read_end
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _collect(pid: int, fd: int):

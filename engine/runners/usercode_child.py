@@ -438,7 +438,10 @@ def _screen(params, loss_at, analytic, base: float, request: dict, reply_fd: int
     if len(params.arrays) > MAX_SCREEN_ARRAYS:
         return _seconds_per_loss(loss_at)
     start = time.monotonic()
-    rows = directional_values(params, loss_at, analytic, request["eps"])
+    try:
+        rows = directional_values(params, loss_at, analytic, request["eps"])
+    except Exception:  # noqa: BLE001 - the screen is advisory: the exact loop says where
+        return _seconds_per_loss(loss_at)
     seconds = (time.monotonic() - start) / (2 * len(params.arrays))
     screen = {"names": params.names, "values": rows, "base": base, "dtype": params.dtype()}
     channel.write_json(reply_fd, {"screen": screen})
