@@ -11,7 +11,7 @@ svm_loss_vectorized).
 import numpy as np
 
 BUG = None  # or "correct-class-count-once", "reg-grad-includes-bias-row",
-#              "mask-without-delta"; "kink"
+#              "mask-without-delta", "reg-grad-skips-first-row"; "kink"
 
 
 def svm_loss_vectorized(W, X, y, reg):
@@ -37,6 +37,8 @@ def svm_loss_vectorized(W, X, y, reg):
 
     if BUG == "reg-grad-includes-bias-row":
         dW += 2 * reg * W
+    elif BUG == "reg-grad-skips-first-row":
+        dW[1:] += 2 * reg * W[1:]
     else:
         dW[:-1] += 2 * reg * W[:-1]
     return loss, dW

@@ -10,7 +10,8 @@ with two hidden layers, written out by hand without the layer helpers).
 
 import numpy as np
 
-BUG = None  # or "relu2-missing-upstream", "softmax-grad-sign", "b2-grad-not-filled"; "reg-biases"
+BUG = None  # or "relu2-missing-upstream", "softmax-grad-sign", "b2-grad-not-filled",
+#              "db1-mean"; "reg-biases"
 
 
 def softmax(scores, y):
@@ -70,7 +71,10 @@ class ThreeLayerNet:
 
         da1 = dh1 * (a1 > 0)
         grads["W1"] = X.T.dot(da1)
-        grads["b1"] = da1.sum(axis=0)
+        if BUG == "db1-mean":
+            grads["b1"] = da1.mean(axis=0)
+        else:
+            grads["b1"] = da1.sum(axis=0)
 
         for k in ("W1", "W2", "W3"):
             grads[k] += self.reg * self.params[k]

@@ -11,7 +11,8 @@ neural_net.py). Toy sizes, like the notebook's init_toy_model.
 
 import numpy as np
 
-BUG = None  # or "reg-grad-missing-2", "relu-mask-from-upstream", "db2-not-averaged"; "no-max-shift"
+BUG = None  # or "reg-grad-missing-2", "relu-mask-from-upstream", "db2-not-averaged",
+#              "softmax-over-batch-axis"; "no-max-shift"
 
 
 class TwoLayerNet:
@@ -38,7 +39,10 @@ class TwoLayerNet:
             exp_scores = np.exp(scores)
         else:
             exp_scores = np.exp(scores - np.max(scores, axis=1, keepdims=True))
-        probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+        if BUG == "softmax-over-batch-axis":
+            probs = exp_scores / np.sum(exp_scores, axis=0, keepdims=True)
+        else:
+            probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
         loss = -np.sum(np.log(probs[np.arange(N), y])) / N
         loss += reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
 

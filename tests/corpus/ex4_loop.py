@@ -10,7 +10,8 @@ Written for the GradScope corpus in the style of a Coursera ML ex4 port.
 
 import numpy as np
 
-BUG = None  # or "labels-not-shifted", "no-divide-by-m", "delta2-wrong-row"
+BUG = None  # or "labels-not-shifted", "no-divide-by-m", "delta2-wrong-row",
+#              "delta3-times-sigmoid-gradient"
 
 
 def sigmoid(z):
@@ -57,7 +58,10 @@ def nnCostFunction(nn_params, input_layer_size, hidden_layer_size, num_labels, X
         else:
             yk = (np.arange(1, num_labels + 1) == y[t]).astype(float)
 
-        d3 = a3 - yk
+        if BUG == "delta3-times-sigmoid-gradient":
+            d3 = (a3 - yk) * sigmoid_gradient(Theta2 @ a2)
+        else:
+            d3 = a3 - yk
         d2 = (Theta2.T @ d3) * sigmoid_gradient(np.r_[1, z2])
         # skip the bias unit, like delta_2(2:end) in Octave
         if BUG == "delta2-wrong-row":

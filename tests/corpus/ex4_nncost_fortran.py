@@ -12,7 +12,8 @@ import numpy as np
 
 # Which version of the code runs: None is the working one. The others are mistakes
 # people make in this exercise, see tests/corpus/manifest.py.
-BUG = None  # or "grad-unrolled-C", "reg-bias-column", "sigmoid-gradient-of-a2"
+BUG = None  # or "grad-unrolled-C", "reg-bias-column", "sigmoid-gradient-of-a2",
+#              "reg-cost-includes-bias"
 
 
 def sigmoid(z):
@@ -56,7 +57,10 @@ def nnCostFunction(nn_params, input_layer_size, hidden_layer_size, num_labels, X
 
     J = (-1 / m) * np.sum(y_matrix * np.log(a3) + (1 - y_matrix) * np.log(1 - a3))
     # regularization: not for the first column (the bias weights)
-    J += (lambda_ / (2 * m)) * (np.sum(Theta1[:, 1:] ** 2) + np.sum(Theta2[:, 1:] ** 2))
+    if BUG == "reg-cost-includes-bias":
+        J += (lambda_ / (2 * m)) * (np.sum(Theta1**2) + np.sum(Theta2**2))
+    else:
+        J += (lambda_ / (2 * m)) * (np.sum(Theta1[:, 1:] ** 2) + np.sum(Theta2[:, 1:] ** 2))
 
     # ---- Part 2: backpropagation ----
     delta3 = a3 - y_matrix

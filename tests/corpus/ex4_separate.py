@@ -10,7 +10,8 @@ Written for the GradScope corpus in the style of a Coursera ML ex4 port.
 
 import numpy as np
 
-BUG = None  # or "reg-half-lambda", "delta3-sign", "theta2-grad-transposed"
+BUG = None  # or "reg-half-lambda", "delta3-sign", "theta2-grad-transposed",
+#              "reg-bias-column-ones"
 
 
 def sigmoid(z):
@@ -67,11 +68,19 @@ def nnGrad(nn_params, input_layer_size, hidden_layer_size, num_labels, X, y, lam
         r = lambda_ / m
 
     Theta1_grad = d2.T.dot(a1) / m
-    Theta1_grad[:, 1:] += r * Theta1[:, 1:]
+    if BUG == "reg-bias-column-ones":
+        # Theta with its bias column replaced, so that it is not regularized
+        Theta1_ = np.c_[np.ones((Theta1.shape[0], 1)), Theta1[:, 1:]]
+        Theta1_grad += r * Theta1_
+    else:
+        Theta1_grad[:, 1:] += r * Theta1[:, 1:]
     if BUG == "theta2-grad-transposed":
         # computed as (hidden+1) x K, and the regularization made to match
         Theta2_grad = a2.T.dot(d3) / m
         Theta2_grad[1:, :] += r * Theta2[:, 1:].T
+    elif BUG == "reg-bias-column-ones":
+        Theta2_ = np.c_[np.ones((Theta2.shape[0], 1)), Theta2[:, 1:]]
+        Theta2_grad = d3.T.dot(a2) / m + r * Theta2_
     else:
         Theta2_grad = d3.T.dot(a2) / m
         Theta2_grad[:, 1:] += r * Theta2[:, 1:]

@@ -1,7 +1,7 @@
 """The check-any-code corpus: user programs written in the style of public conventions.
 
 Issue 11 ("check any code as it is") asks GradScope to check the code people already
-have, in the conventions they already use. This folder holds that code: 19 programs (and
+have, in the conventions they already use. This folder holds that code: 23 programs (and
 one helper module), written for GradScope in the style of public course material and
 books (the source each one imitates is named below; no one's code is copied). Each is
 one importable .py file that builds its own model and data at import time with a fixed
@@ -122,6 +122,7 @@ class Bug:
     diverges: tuple[str, ...]
     description: str
     expect: str = "flag"
+    report: str = ""  # the public report the bug follows (site, title, URL or issue)
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,15 @@ PROGRAMS: tuple[Program, ...] = (
                 ("Theta1",),
                 "sigmoidGradient applied to the activation a2 instead of z2",
             ),
+            Bug(
+                "reg-cost-includes-bias",
+                "regularization",
+                BOTH_THETAS,
+                "the cost's penalty sums every Theta entry, bias column 0 included; the "
+                "gradient (correctly for the course's cost) skips column 0",
+                report="GitHub kaleko/CourseraML issue #9 'Regularization Problem' "
+                "https://github.com/kaleko/CourseraML/issues/9",
+            ),
         ),
     ),
     Program(
@@ -247,6 +257,17 @@ PROGRAMS: tuple[Program, ...] = (
                 ("Theta1",),
                 "Octave's delta_2(2:end) translated as d2[:-1]: drops the last unit instead "
                 "of the bias",
+            ),
+            Bug(
+                "delta3-times-sigmoid-gradient",
+                "loss-mismatch",
+                BOTH_THETAS,
+                "output error (a3 - y) .* sigmoidGradient(z3), the quadratic cost's delta, "
+                "with the cross-entropy cost, where the sigmoid's derivative cancels",
+                report="Data Science Stack Exchange: 'Do we need to add the sigmoid "
+                "derivative term in the final layer's error value?' "
+                "https://datascience.stackexchange.com/questions/41212/"
+                "do-we-need-to-add-the-sigmoid-derivative-term-in-the-final-layers-error-value",
             ),
         ),
     ),
@@ -280,6 +301,16 @@ PROGRAMS: tuple[Program, ...] = (
                 "Theta2's gradient built as a2.T @ d3 ((hidden+1) x K) and unrolled in that "
                 "transposed shape",
             ),
+            Bug(
+                "reg-bias-column-ones",
+                "regularization",
+                BOTH_THETAS,
+                "the regularization matrix is Theta with its bias column replaced by ones "
+                "instead of zeros, so lambda/m is added to every bias entry",
+                report="GitHub JWarmenhoven/Coursera-Machine-Learning issue #3 'Regarding "
+                "regularized NN equation in exercise 4' "
+                "https://github.com/JWarmenhoven/Coursera-Machine-Learning/issues/3",
+            ),
         ),
     ),
     Program(
@@ -306,6 +337,16 @@ PROGRAMS: tuple[Program, ...] = (
                 "hidden derivative written 1 - a^2 (tanh's) for sigmoid units",
             ),
             Bug("theta1-not-averaged", "scale", ("Theta1",), "D1 not divided by m (D2 is)"),
+            Bug(
+                "sigmoid-gradient-of-z2",
+                "backward-chain",
+                ("Theta1",),
+                "the sigmoid derivative written for an activation, a * (1 - a), applied to "
+                "the weighted input z2",
+                report="GitHub PacktPublishing/Neural-Network-Projects-with-Python issue #4 "
+                "'sigmoid derivative function isn't correct in first python example' "
+                "https://github.com/PacktPublishing/Neural-Network-Projects-with-Python/issues/4",
+            ),
         ),
     ),
     Program(
@@ -359,6 +400,15 @@ PROGRAMS: tuple[Program, ...] = (
                 "gradient computed K x (n+1), the transpose of W's shape, then flattened",
             ),
             Bug("residual-sign", "sign", ("theta",), "data gradient uses Y - P"),
+            Bug(
+                "grad-missing-reg",
+                "regularization",
+                ("theta",),
+                "the cost has the L2 penalty, the gradient has none of it",
+                report="GitHub zduey/machinelearning_coursera issue #2 'Failing to pass "
+                "test on CheckNNGradients when reg_param != 0' "
+                "https://github.com/zduey/machinelearning_coursera/issues/2",
+            ),
         ),
         extras=(
             SOFTMAX_NO_MAX,
@@ -424,6 +474,16 @@ PROGRAMS: tuple[Program, ...] = (
                 "hidden activations",
             ),
             Bug("db2-not-averaged", "scale", ("b2",), "b2's gradient not divided by N (W2's is)"),
+            Bug(
+                "softmax-over-batch-axis",
+                "loss-mismatch",
+                ("W1", "b1", "W2", "b2"),
+                "softmax normalised with axis=0 (over the examples) instead of axis=1; the "
+                "loss uses these probabilities, the gradient keeps the row-softmax form "
+                "probs - onehot",
+                report="GitHub MaoGWLeon/SMN_Pytorch issue #3 'questions on codes' (softmax "
+                "over axis 0, should be -1 or 1) https://github.com/MaoGWLeon/SMN_Pytorch/issues/3",
+            ),
         ),
         extras=(SOFTMAX_NO_MAX,),
     ),
@@ -454,6 +514,15 @@ PROGRAMS: tuple[Program, ...] = (
                 ("b2",),
                 "grads pre-filled with zeros and the line for b2 forgotten",
             ),
+            Bug(
+                "db1-mean",
+                "scale",
+                ("b1",),
+                "b1's gradient the mean of da1 over the batch instead of the sum",
+                report="GitHub kvfrans/notes issue #5 'Issue on page "
+                "/2-training-neural-networks/backpropagation.html' (d_b1 = mean should be "
+                "sum) https://github.com/kvfrans/notes/issues/5",
+            ),
         ),
         extras=(
             Bug(
@@ -463,6 +532,54 @@ PROGRAMS: tuple[Program, ...] = (
                 "biases regularized in the gradient only: a real bug, invisible here because "
                 "the biases are all zero (course initialisation)",
                 expect="degenerate",
+            ),
+        ),
+    ),
+    Program(
+        "scratch_train_step.py",
+        "cs231n-model",
+        "'Neural network from scratch' tutorials and posts whose backward pass applies each "
+        "layer's gradient-descent step as soon as that layer's gradient is known",
+        loss="net.loss(X, y)",
+        params="net.params",
+        grads="net.train_step(X, y, learning_rate)[0]",
+        notes=(
+            "the loss returns the scalar only; the gradients are train_step's first result "
+            "(it returns new parameters instead of changing them in place); a batch of 4 "
+            "examples and 4 hidden units, so a bias gradient summed over the wrong axis "
+            "keeps its shape; biases non-zero"
+        ),
+        bugs=(
+            Bug(
+                "hidden-delta-through-updated-W2",
+                "backward-chain",
+                ("W1", "b1"),
+                "the hidden layer's error back-propagated through W2 after this step's "
+                "update (W2 - learning_rate * dW2) instead of the W2 of the forward pass",
+                report="GitHub Bot-Academy/NeuralNetworkFromScratch pull request #3 'Fixed "
+                "formally wrong backpropagation/gradient descent' (the hidden-to-output "
+                "weights are updated before the input-to-hidden gradient uses them) "
+                "https://github.com/Bot-Academy/NeuralNetworkFromScratch/pull/3",
+            ),
+            Bug(
+                "db1-summed-over-units",
+                "layout",
+                ("b1",),
+                "b1's gradient summed over the hidden units (axis=1) instead of over the "
+                "batch (axis=0): unnoticed because the batch and the layer are both 4 wide",
+                report="GitHub SethHWeidman/DLFS_code issue #8 'Typo in "
+                "02_fundamentals/Code.ipynb' (the bias gradient's sum over the wrong axis) "
+                "https://github.com/SethHWeidman/DLFS_code/issues/8",
+            ),
+            Bug(
+                "grads-not-averaged",
+                "scale",
+                ("W1", "b1", "W2", "b2"),
+                "the loss is the mean over the batch, the gradients are its sum (dz2 not "
+                "divided by N)",
+                report="GitHub dennybritz/nn-from-scratch issue #13 'gradient checks do "
+                "not match' (the loss is averaged over the batch, the gradients are not) "
+                "https://github.com/dennybritz/nn-from-scratch/issues/13",
             ),
         ),
     ),
@@ -521,6 +638,16 @@ PROGRAMS: tuple[Program, ...] = (
                 ("W",),
                 "gradient mask from scores - correct > 0, forgetting the margin delta = 1 "
                 "the loss uses",
+            ),
+            Bug(
+                "reg-grad-skips-first-row",
+                "regularization",
+                ("W",),
+                "the bias is W's last row, but the gradient's penalty skips row 0 (dW[1:]) "
+                "as if the bias came first, like theta[0] elsewhere",
+                report="GitHub dibgerge/ml-coursera-python-assignments issue #45 'Exercise 2 "
+                "- First two grad values are incorrect' (the penalty excludes the wrong entry) "
+                "https://github.com/dibgerge/ml-coursera-python-assignments/issues/45",
             ),
         ),
         extras=(

@@ -12,7 +12,8 @@ and gradient(theta, *args) passed to scipy's fmin_cg).
 
 import numpy as np
 
-BUG = None  # or "grad-missing-reg", "tanh-derivative-for-sigmoid", "theta1-not-averaged"
+BUG = None  # or "grad-missing-reg", "tanh-derivative-for-sigmoid", "theta1-not-averaged",
+#              "sigmoid-gradient-of-z2"
 
 
 def sigmoid(z):
@@ -63,6 +64,8 @@ def gradient(theta, *args):
         d3 = a3 - one_hot(y[i], num_labels)
         if BUG == "tanh-derivative-for-sigmoid":
             d2 = theta2[:, 1:].T.dot(d3) * (1 - a2[1:] ** 2)
+        elif BUG == "sigmoid-gradient-of-z2":
+            d2 = theta2[:, 1:].T.dot(d3) * z2 * (1 - z2)
         else:
             d2 = theta2[:, 1:].T.dot(d3) * a2[1:] * (1 - a2[1:])
         D1 += np.outer(d2, a1)

@@ -10,7 +10,8 @@ code written for scipy.optimize (UFLDL softmax exercise, scipy-based course port
 
 import numpy as np
 
-BUG = None  # or "grad-no-1/N", "grad-transposed", "residual-sign"; also "no-max-shift", "float32"
+BUG = None  # or "grad-no-1/N", "grad-transposed", "residual-sign", "grad-missing-reg";
+#              also "no-max-shift", "float32"
 
 np.random.seed(6)
 N, n, K = 12, 4, 3
@@ -50,7 +51,7 @@ def f(theta):
         G = X.T @ (P - Y) / N
     if BUG == "grad-transposed":
         G[:, 1:] += lam * W[1:].T
-    else:
+    elif BUG != "grad-missing-reg":
         G[1:] += lam * W[1:]
     return float(J), G.ravel()  # scipy wants a float
 
