@@ -16,7 +16,6 @@ measured, never asserted (the tests assert what must hold).
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 import time
 from collections import defaultdict
@@ -25,35 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import engine  # noqa: E402
 from engine.diagnosis.diagnose import diagnose  # noqa: E402
-from tests.corpus.manifest import CAUSES, PROGRAMS, load  # noqa: E402
+from tests.corpus.manifest import CAUSES, PROGRAMS  # noqa: E402
+from tests.corpus.python_api import check_variant  # noqa: E402
 
 QUICK_PROGRAMS = 8  # --quick: the first programs of the manifest (CI's form)
-
-
-def check(prog, bug: str | None, layer: bool):
-    """The CheckResult of one variant, through the Python API."""
-    namespace = load(prog, bug)
-    if layer:
-        call = ast.parse(prog.forward_call, mode="eval").body
-        forward = eval(ast.unparse(call.func), namespace)  # noqa: S307 - the corpus's own
-        inputs = {ast.unparse(a): eval(ast.unparse(a), namespace) for a in call.args}  # noqa: S307
-        return engine.check_layer(forward, inputs)
-    options = {}
-    if prog.segments:
-        text = ",".join(f"{s.name}:{'x'.join(map(str, s.shape))}" for s in prog.segments)
-        options = {"segments": text, "order": prog.segments[0].order}
-    if prog.set_params:
-        options["set_params"] = eval(prog.set_params, namespace)  # noqa: S307
-    grads = (lambda: eval(prog.grads, namespace)) if prog.grads else None  # noqa: S307
-    return engine.check_params(
-        lambda: eval(prog.loss, namespace),  # noqa: S307
-        eval(prog.params, namespace),  # noqa: S307
-        grads,
-        eps=prog.eps,
-        **options,
-    )
 
 
 def names_by_position(prog, result) -> list[str]:
@@ -81,7 +56,7 @@ def measure(programs) -> tuple[dict, list, int, float]:
     start = time.perf_counter()
     for prog, bug, layer in variants(programs):
         try:
-            result = check(prog, bug.id if bug else None, layer)
+            result = check_variant(prog, bug.id if bug else None, layer)
         except ImportError:  # torch or jax not installed
             continue
         findings = diagnose(result)

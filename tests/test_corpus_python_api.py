@@ -11,13 +11,12 @@ directly is named by position), so arrays are compared by their place in the ord
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 
 import pytest
 
-import engine
-from tests.corpus.manifest import PROGRAMS, load
+from tests.corpus.manifest import PROGRAMS
+from tests.corpus.python_api import check_variant
 
 LIBRARIES = {"torch-autograd": "torch", "jax-custom-vjp": "jax"}
 
@@ -59,44 +58,18 @@ def _diverging_positions(result) -> set[int]:
     return {k for k, m in enumerate(result.matrices) if m.diverging.any()}
 
 
-def _segments_text(prog) -> dict:
-    if not prog.segments:
-        return {}
-    text = ",".join(f"{s.name}:{'x'.join(map(str, s.shape))}" for s in prog.segments)
-    return {"segments": text, "order": prog.segments[0].order}
-
-
 @pytest.mark.parametrize("prog, bug", LOSS_CASES, ids=_ids(LOSS_CASES))
 def test_check_params_judges_each_corpus_variant_as_check_code_does(prog, bug):
-    namespace = load(prog, bug)
-    options = _segments_text(prog)
-    if prog.set_params:
-        options["set_params"] = eval(prog.set_params, namespace)
-    grads = (lambda: eval(prog.grads, namespace)) if prog.grads else None
-    result = engine.check_params(
-        lambda: eval(prog.loss, namespace),
-        eval(prog.params, namespace),
-        grads,
-        eps=prog.eps,
-        **options,
-    )
+    result = check_variant(prog, bug)
     expected = _expected_positions(prog, bug, result.layout.names)
     assert _diverging_positions(result) == expected
     assert result.agrees == (not expected)
 
 
-def _forward_and_inputs(prog, namespace):
-    call = ast.parse(prog.forward_call, mode="eval").body
-    forward = eval(ast.unparse(call.func), namespace)
-    inputs = {ast.unparse(a): eval(ast.unparse(a), namespace) for a in call.args}
-    return forward, inputs
-
-
 @pytest.mark.parametrize("prog, bug", LAYER_CASES, ids=_ids(LAYER_CASES))
 def test_check_layer_judges_each_layer_from_its_forward_and_inputs(prog, bug):
     bug_id = bug.id if bug else None
-    forward, inputs = _forward_and_inputs(prog, load(prog, bug_id))
-    result = engine.check_layer(forward, inputs)
+    result = check_variant(prog, bug_id, layer=True)
     expected = _expected_positions(prog, bug_id, result.layout.names)
     assert _diverging_positions(result) == expected
     assert list(result.layout.names) == list(prog.names or prog.layer["inputs"])

@@ -227,16 +227,7 @@ def _code_run(outcome, source, label_base, layout, problem, eps, printed, second
     output = (_text(reply.get("output"), OUTPUT_READ_LIMIT + 1000) + printed).strip()
     hint = _text(reply.get("hint"), MESSAGE_LIMIT) or source_label_hint(source, label_base)
     if not reply.get("ok"):
-        line = reply.get("line")
-        return CodeRun(
-            False,
-            _text(reply.get("message"), MESSAGE_LIMIT) or "Your code failed.",
-            line if isinstance(line, int) and not isinstance(line, bool) else None,
-            _text(reply.get("line_text"), 500) or None,
-            hint or None,
-            output,
-            **common,
-        )
+        return _failed_run(reply, output, common, hint)
     arrays = outcome.arrays
     base = arrays["cost"][0]
     if not (np.all(np.isfinite(arrays["shifted"])) and np.isfinite(base)):
@@ -587,6 +578,20 @@ def contract_layout(reply: dict) -> Layout:
         raise ChannelError(str(error)) from None
 
 
+def _failed_run(reply: dict, output: str, common: dict, hint: str | None = None) -> CodeRun:
+    """The child's refusal or the user's error, its message, line and text bounded."""
+    line = reply.get("line")
+    return CodeRun(
+        False,
+        _text(reply.get("message"), MESSAGE_LIMIT) or "Your code failed.",
+        line if isinstance(line, int) and not isinstance(line, bool) else None,
+        _text(reply.get("line_text"), 500) or None,
+        hint or None,
+        output,
+        **common,
+    )
+
+
 def _contract_run(outcome, request, file, dtype, printed, seconds) -> CodeRun:
     isolation = detect_isolation().describe()
     common = {"seconds": seconds, "isolation": isolation}
@@ -595,15 +600,7 @@ def _contract_run(outcome, request, file, dtype, printed, seconds) -> CodeRun:
     reply = outcome.reply
     output = (_text(reply.get("output"), OUTPUT_READ_LIMIT + 1000) + printed).strip()
     if not reply.get("ok"):
-        line = reply.get("line")
-        return CodeRun(
-            False,
-            _text(reply.get("message"), MESSAGE_LIMIT) or "Your code failed.",
-            line if isinstance(line, int) and not isinstance(line, bool) else None,
-            _text(reply.get("line_text"), 500) or None,
-            output=output,
-            **common,
-        )
+        return _failed_run(reply, output, common)
     layout, arrays = outcome.layout, outcome.arrays
     base = arrays["cost"][0]
     for name, what in (
