@@ -7,8 +7,9 @@ course and forum code, each bug with the cause the manifest gives it) is checked
 through the Python API in this process, as a notebook user would: `engine.check_params`
 with the manifest's loss, params and grads, or `engine.check_layer` for a layer's forward
 call. For each bug: flagged (the check fails), right arrays (exactly the manifest's
-diverging arrays), right cause (the top finding's `cause` is the manifest's), and a
-right line among the top finding's five (the manifest's `lines`, where it gives them).
+diverging arrays), right cause (the top finding's `cause` is the manifest's), a right
+line among the top finding's five, and the right line first (the buggy variant's own
+statements, `manifest.bug_lines`).
 The correct programs and the extras count false alarms. Printed per cause, with totals;
 measured, never asserted (the tests assert what must hold).
 """
@@ -25,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.diagnosis.diagnose import diagnose  # noqa: E402
-from tests.corpus.manifest import CAUSES, PROGRAMS  # noqa: E402
+from engine.params.structure import expression_name  # noqa: E402
+from tests.corpus.manifest import CAUSES, PROGRAMS, bug_lines  # noqa: E402
 from tests.corpus.python_api import check_variant  # noqa: E402
 
 QUICK_PROGRAMS = 8  # --quick: the first programs of the manifest (CI's form)
@@ -37,6 +39,8 @@ def names_by_position(prog, result) -> list[str]:
     names = list(result.layout.names)
     if prog.names and len(prog.names) == len(names):
         return list(prog.names)
+    if names == ["params"] and prog.params:  # one array, named as check-code names it
+        return [expression_name(prog.params)]
     return names
 
 
@@ -52,6 +56,7 @@ def variants(programs):
 def measure(programs) -> tuple[dict, list, int, float]:
     table = defaultdict(lambda: defaultdict(int))
     misses = []
+    line_misses = []
     false_alarms = 0
     start = time.perf_counter()
     for prog, bug, layer in variants(programs):
@@ -73,20 +78,27 @@ def measure(programs) -> tuple[dict, list, int, float]:
         row["right arrays"] += flagged_arrays == set(bug.diverges)
         right = top is not None and top.cause == bug.cause
         row["right cause"] += right
-        lines = getattr(bug, "lines", ())
+        lines = bug_lines(prog, bug.id)
         if lines:
             row["with lines"] += 1
-            row["right line"] += bool(top and set(top.lines[:5]) & set(lines))
+            hit = bool(top and set(top.lines[:5]) & set(lines))
+            row["right line"] += hit
+            row["first line"] += bool(top and top.lines and top.lines[0] in lines)
+            if not hit:
+                line_misses.append(
+                    f"{prog.file} {bug.id}{' (layer)' if layer else ''}: {lines} -> "
+                    f"{top.lines if top else ()}"
+                )
         if not right:
             said = top.cause if top else "nothing"
             misses.append(
                 f"{prog.file} {bug.id}{' (layer)' if layer else ''}: {bug.cause} -> {said}"
             )
-    return table, misses, false_alarms, time.perf_counter() - start
+    return table, misses + [""] + line_misses, false_alarms, time.perf_counter() - start
 
 
 def render(table, false_alarms: int, markdown: bool) -> str:
-    columns = ("bugs", "flagged", "right arrays", "right cause", "right line")
+    columns = ("bugs", "flagged", "right arrays", "right cause", "right line", "first line")
     rows = [["cause", *columns]]
     totals = defaultdict(int)
     for cause in CAUSES:
@@ -110,10 +122,10 @@ def render(table, false_alarms: int, markdown: bool) -> str:
 def _cell(row, column: str) -> str:
     if column == "bugs":
         return str(row["bugs"])
-    if column == "right line":
+    if column in ("right line", "first line"):
         if not row["with lines"]:
             return "-"
-        return f"{row['right line']}/{row['with lines']}"
+        return f"{row[column]}/{row['with lines']}"
     return f"{row[column]}/{row['bugs']} ({100 * row[column] / max(1, row['bugs']):.0f}%)"
 
 

@@ -173,10 +173,18 @@ def _array_table(result: CheckResult) -> str:
 def _findings(findings: tuple[Finding, ...]) -> str:
     items = "".join(
         f"<li>{html.escape(f.message)}<div style='color:#555;font-size:0.85em'>"
-        f"evidence: {html.escape(f.evidence)}</div></li>"
+        f"evidence: {html.escape(f.evidence)}{_cause(f)}</div></li>"
         for f in findings
     )
     return f"<p><b>Diagnosis</b> (most likely first)</p><ol>{items}</ol>"
+
+
+def _cause(f: Finding) -> str:
+    if f.cause is None:
+        return ""
+    arrays = f"; arrays: {', '.join(f.arrays)}" if f.arrays else ""
+    lines = f"; lines: {', '.join(map(str, f.lines))}" if f.lines else ""
+    return html.escape(f"; cause: {f.cause}{arrays}{lines}")
 
 
 def _heatmaps(result: CheckResult) -> list[str]:

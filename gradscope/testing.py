@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gradscope.notebook import NotebookCheck, check_params
+from presentation.report import source_excerpt
 
 ARRAY_LINES = 8  # diverging arrays listed in the message; every one is in the report
 
@@ -56,7 +57,7 @@ def failure_message(check: NotebookCheck, report: Path | None = None) -> str:
     lines = []
     if check.findings:
         top = check.findings[0]
-        lines += [top.message, f"evidence: {top.evidence}"]
+        lines += [top.message, f"evidence: {top.evidence}", *_where(check, top)]
     diverging = [m for m in check.result.matrices if not m.agrees]
     for m in diverging[:ARRAY_LINES]:
         lines.append(
@@ -69,3 +70,18 @@ def failure_message(check: NotebookCheck, report: Path | None = None) -> str:
     if report is not None:
         lines.append(f"report written to {report}")
     return "\n".join(lines)
+
+
+def _where(check: NotebookCheck, top) -> list[str]:
+    """The top finding's lines of the user's file, quoted: the failure says where to look."""
+    trace = check.result.trace
+    if trace is None or not top.lines:
+        return []
+    excerpt = source_excerpt(trace.source, top.lines)
+    if not excerpt:
+        return []
+    name = Path(trace.filename).name
+    numbers = ", ".join(map(str, top.lines))
+    return [f"cause: {top.cause}; look at {name} line{'s' * (len(top.lines) > 1)} {numbers}:"] + [
+        f"  {row}" for row in excerpt.splitlines()
+    ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import operator
+import os
 import re
 
 import plotly.io as pio
@@ -33,7 +35,32 @@ th { background: #f5f5f5; } td.text { text-align: left; }
 tr.diverges td { background: #fbe0e0; } tr.kink td { background: #fff0dd; }
 .finding { border: 1px solid #ddd; border-radius: 0.5rem; padding: 0.6rem 1rem; margin: 0.6rem 0; }
 .evidence { color: #555; font-size: 0.85rem; } code { background: #f3f3f3; padding: 0 0.2rem; }
+.cause { font-size: 0.85rem; margin-top: 0.3rem; }
+.badge { display: inline-block; padding: 0 0.5rem; border-radius: 0.6rem; background: #ece6fb;
+         color: #5b3ba8; font-weight: 600; }
+.excerpt { background: #f6f6f6; padding: 0.4rem 0.6rem; margin: 0.2rem 0 0; overflow-x: auto;
+           font-size: 0.85rem; }
 """
+
+# What each cause id of the diagnosis (engine.diagnosis.finding.CAUSES) means, in plain
+# words for someone debugging their own code: shown next to the id by the app and the report.
+CAUSE_WORDS = {
+    "sign": "an array, or a block of it, has the wrong sign: exactly negated",
+    "scale": "off by a constant factor: 1/m, mean versus sum, a 2 from a squared loss, "
+    "the batch size",
+    "regularization": "the penalty differs between cost and gradient: missing, extra, "
+    "a wrong factor, or the bias regularised",
+    "layout": "the right numbers in the wrong places: transposed, unrolled in the wrong "
+    "order, a wrong slice or an off-by-one shift",
+    "zeroed": "entries are zero where the derivative is not",
+    "backward-chain": "the backward pass goes wrong at one step: the arrays below it "
+    "disagree, those above agree",
+    "loss-mismatch": "the gradient is of a different function than the one the cost computes",
+    "checker": "the numerical side is what is wrong: your own gradient checker",
+    "precision": "round-off of the dtype, not a bug",
+    "kink": "a non-differentiable point (ReLU, max, hinge) within the step, not a bug",
+    "unknown": "no single explanation fits: the arrays (and lines) named are where to look",
+}
 
 
 def report_filename(scenario: Scenario, extension: str = "html") -> str:
@@ -58,12 +85,16 @@ def build_report(
     share_link: str | None = None,
     extra_figures: dict | None = None,
     subject: str | None = None,
+    source: str | None = None,
+    source_name: str | None = None,
 ) -> str:
     """The whole report as one HTML string.
 
     `scenario` is the built-in network's settings; for the user's own code pass None
     (and optionally `subject`, e.g. the file checked): the report then describes the
-    user's arrays (names, shapes, parameter count, dtype) instead.
+    user's arrays (names, shapes, parameter count, dtype) instead. With the user's
+    `source` (the text of the file `source_name` the findings' lines are in), each finding
+    with lines quotes them.
     """
     e = html.escape
     about = scenario.describe() if scenario is not None else (subject or describe_model(result))
@@ -87,7 +118,9 @@ def build_report(
     heading = "Per weight matrix" if result.layout.founding else "Per array"
     parts += [f"<h2>{heading}</h2>", _matrix_table(result)]
     parts += [f"<p class='muted'>{e(result.noise.explain())}</p>"]
-    parts += ["<h2>Diagnosis</h2>"] + [_finding(i, f) for i, f in enumerate(findings, 1)]
+    parts += ["<h2>Diagnosis</h2>"] + [
+        _finding(i, f, source, source_name) for i, f in enumerate(findings, 1)
+    ]
     parts.append("<h2>Figures</h2>")
     charts = [figures.matrix_heatmaps(m) for m in result.matrices]
     charts.append(figures.gradient_scatter(result))
@@ -159,12 +192,79 @@ def _matrix_table(result: CheckResult) -> str:
     return f"<table>{head}{body}</table>"
 
 
-def _finding(rank: int, finding: Finding) -> str:
-    tag = f" <code>{html.escape(finding.bug_id)}</code>" if finding.bug_id else ""
-    return (
-        f"<div class='finding'><b>{rank}.</b>{tag} {html.escape(finding.message)}"
-        f"<div class='evidence'>Evidence: {html.escape(finding.evidence)}</div></div>"
-    )
+def source_lines(source: str, lines) -> list[int]:
+    """The `lines` (1-based) that exist in `source`, in their order, each once."""
+    count = len(_split_lines(source))
+    shown: list[int] = []
+    for line in lines:
+        try:
+            number = operator.index(line)  # ints, NumPy's too; never a float or a text
+        except TypeError:
+            continue
+        if 1 <= number <= count and number not in shown:
+            shown.append(number)
+    return shown
+
+
+def source_excerpt(source: str, lines) -> str:
+    """Those `lines` of the user's `source`, most likely first, each after its number:
+    '  57 | dhidden[dhidden <= 0] = 0', without the indentation they all share. Lines
+    outside the source are skipped; '' when none is left."""
+    shown = source_lines(source, lines)
+    if not shown:
+        return ""
+    text = _split_lines(source)
+    quoted = {line: text[line - 1].rstrip() for line in shown}
+    margins = [q[: len(q) - len(q.lstrip())] for q in quoted.values() if q.strip()]
+    shared = len(os.path.commonprefix(margins)) if margins else 0
+    width = max(4, len(str(max(shown))))
+    return "\n".join(f"{line:>{width}} | {quoted[line][shared:]}" for line in shown)
+
+
+def excerpt_title(shown: list[int], source_name: str | None = None) -> str:
+    """'Look at lines 57, 52, 60 of model.py' ('of your file' without a name)."""
+    where = source_name or "your file"
+    numbers = ", ".join(map(str, shown))
+    return f"Look at line{'s' * (len(shown) != 1)} {numbers} of {where}"
+
+
+def _split_lines(source: str) -> list[str]:
+    """The source's lines as Python numbers them (\\n, \\r\\n or \\r end a line; a form
+    feed does not, unlike str.splitlines)."""
+    lines = re.split(r"\r\n|\r|\n", source)
+    return lines[:-1] if lines[-1] == "" else lines  # "" has none, "a\\n" one
+
+
+def _finding(
+    rank: int, finding: Finding, source: str | None = None, source_name: str | None = None
+) -> str:
+    e = html.escape
+    tag = f" <code>{e(finding.bug_id)}</code>" if finding.bug_id else ""
+    parts = [
+        f"<div class='finding'><b>{rank}.</b>{tag} {e(finding.message)}",
+        f"<div class='evidence'>Evidence: {e(finding.evidence)}</div>",
+    ]
+    if finding.cause is not None:
+        gloss = CAUSE_WORDS.get(finding.cause, "")
+        arrays = (
+            f"; arrays: {', '.join(f'<code>{e(a)}</code>' for a in finding.arrays)}"
+            if finding.arrays
+            else ""
+        )
+        parts.append(
+            f"<div class='cause'><span class='badge'>cause: {e(finding.cause)}</span> "
+            f"{e(gloss)}{arrays}</div>"
+        )
+    shown = source_lines(source, finding.lines) if source and finding.lines else []
+    if shown:
+        parts.append(
+            f"<div class='cause'>{e(excerpt_title(shown, source_name))}:</div>"
+            f"<pre class='excerpt'>{e(source_excerpt(source, shown))}</pre>"
+        )
+    elif finding.lines:
+        parts.append(f"<div class='cause'>lines: {', '.join(map(str, finding.lines))}</div>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def _parameter_table(result: CheckResult) -> str:

@@ -17,6 +17,7 @@ from engine.bugs.catalogue import BUGS
 from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.scenario.settings import Scenario
+from presentation.report import source_excerpt
 
 
 def format_catalogue(as_json: bool = False) -> str:
@@ -53,7 +54,7 @@ def check_body(result: CheckResult, findings: list[Finding], rows) -> list[str]:
         "",
         *_verdict(result),
         "",
-        *_diagnosis(findings),
+        *_diagnosis(findings, result.trace.source if result.trace else None),
     ]
 
 
@@ -129,8 +130,11 @@ def _verdict(result: CheckResult) -> list[str]:
     ]
 
 
-def _diagnosis(findings: list[Finding]) -> list[str]:
+def _diagnosis(findings: list[Finding], source: str | None = None) -> list[str]:
+    """The ranked findings; the first one with lines quotes them from the user's
+    `source`, so the terminal shows where to look, not only line numbers."""
     lines = ["Diagnosis (most likely first):"]
+    quoted = False
     for rank, f in enumerate(findings, 1):
         tag = f" [{f.bug_id}]" if f.bug_id else ""
         lines.append(textwrap.fill(f"{rank}.{tag} {f.message}", 100, subsequent_indent="   "))
@@ -150,4 +154,8 @@ def _diagnosis(findings: list[Finding]) -> list[str]:
                     subsequent_indent="   ",
                 )
             )
+        excerpt = source_excerpt(source, f.lines) if source and f.lines and not quoted else ""
+        if excerpt:
+            lines += [f"   {row}" for row in excerpt.splitlines()]
+            quoted = True
     return lines

@@ -3,7 +3,8 @@
 # Used verbatim by the README and by .ci/run. Browser tests need Debian's chromium and
 # the sandbox tests bubblewrap: scripts/setup.sh installs both with apt-get (as root;
 # with sudo otherwise), then requirements-dev.txt. ruff runs first: lint and format
-# are part of the suite.
+# are part of the suite; the diagnosis benchmark's quick form prints its table (the
+# floors it must hold are tests: tests/test_diagnosis_targets.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,4 +12,5 @@ bash scripts/setup.sh requirements-dev.txt chromium
 
 python -m ruff check .
 python -m ruff format --check .
+python benchmarks/diagnosis_corpus.py --quick  # the diagnosis's table on real-style code
 python -m pytest "$@"

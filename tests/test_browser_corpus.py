@@ -31,6 +31,8 @@ PICKS = [
     ("layers_batchnorm.py", "dbeta-averaged", "layer"),
     ("torch_autograd_function.py", "grad-bias-averaged", "layer"),
     ("jax_custom_vjp.py", "dW-transposed", "layer"),
+    ("dlai_planar_net.py", "dW2-missing-1/m", "loss"),
+    ("layer_objects_mlp.py", "decay-on-bias", "loss"),
 ]
 LIBRARIES = {"torch-autograd": "torch", "jax-custom-vjp": "jax"}
 TITLE = re.compile(r"^(.*) \(([^)]*)\): (\d+) of (\d+) entries diverge")

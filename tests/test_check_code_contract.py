@@ -37,6 +37,8 @@ COVERED = (
     "get-set-params",  # the getter's copy moved through its set twin
     "torch-autograd",  # an nn.Module's parameters, the gradient by loss.backward()
     "jax-custom-vjp",
+    "dlai-column",  # deeplearning.ai's column convention, grads keyed dW1 mapped back
+    "layer-objects",  # Dense / activation objects storing self.dW, params typed as a tuple
 )
 LIBRARIES = {"torch-autograd": "torch", "jax-custom-vjp": "jax"}  # installed by the test setup
 
@@ -82,6 +84,8 @@ def _args(prog, path, params=None):
     args = ["check-code", path, "--loss", prog.loss, "--params", params or prog.params]
     if prog.grads:
         args += ["--grads", prog.grads]
+    if prog.segments_typed:
+        args += segments_flags(prog)
     return [*args, "--eps", prog.eps, "--json", "--table", "none"]
 
 

@@ -8,6 +8,7 @@ from engine.bugs.catalogue import BUGS
 from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.network.layout import Layout
+from presentation.report import CAUSE_WORDS, excerpt_title, source_excerpt, source_lines
 
 STATUS_STYLE = {
     "pass": ("green", ":material/check_circle:", "PASS: the gradients agree"),
@@ -68,19 +69,53 @@ def array_label(m) -> str:
     return f"{m.name} {label}" if label.startswith("(") else f"{m.name} ({label})"
 
 
+def cause_badge(finding: Finding) -> str:
+    """Markdown for a small badge 'cause: backward-chain' ('' without a cause)."""
+    return f" :violet-badge[cause: {finding.cause}]" if finding.cause else ""
+
+
+def cause_caption(finding: Finding) -> None:
+    """The cause in plain words and the arrays it concerns (the user's names, literal)."""
+    if finding.cause is None:
+        return
+    names = escape_markdown(", ".join(finding.arrays))
+    arrays = f"; arrays: {names}" if finding.arrays else ""
+    st.caption(f"{finding.cause}: {CAUSE_WORDS.get(finding.cause, '')}{arrays}")
+
+
 def top_finding(finding: Finding) -> None:
     tag = f" · `{finding.bug_id}`" if finding.bug_id else ""
-    st.markdown(f"**Most likely{tag}:** {finding.message}")
+    st.markdown(f"**Most likely{tag}:**{cause_badge(finding)} {finding.message}")
+    cause_caption(finding)
 
 
-def findings_list(findings: list[Finding], limit: int | None = None) -> None:
-    """Ranked findings with their evidence, most likely first."""
+def findings_list(
+    findings: list[Finding],
+    limit: int | None = None,
+    source: str | None = None,
+    source_name: str | None = None,
+) -> None:
+    """Ranked findings with their cause, arrays and evidence, most likely first; with the
+    user's `source` (the file `source_name`), the lines each finding names, quoted."""
     for rank, f in enumerate(findings[:limit], 1):
         with st.container(border=True):
             title = f"**{rank}. {BUGS[f.bug_id].title}**" if f.bug_id else f"**{rank}.**"
-            st.markdown(f"{title} {'· `' + f.bug_id + '`' if f.bug_id else ''}")
+            tag = f" · `{f.bug_id}`" if f.bug_id else ""
+            st.markdown(f"{title}{tag}{cause_badge(f)}")
             st.markdown(f.message)
+            cause_caption(f)
             st.caption(f"Evidence: {f.evidence}")
+            if source and f.lines:
+                lines_excerpt(source, f.lines, source_name)
+
+
+def lines_excerpt(source: str, lines, source_name: str | None = None) -> None:
+    """'Look at lines 57, 52 of model.py' and those lines of the user's source, numbered;
+    nothing when none of them is in the source."""
+    shown = source_lines(source, lines)
+    if shown:
+        st.caption(escape_markdown(excerpt_title(shown, source_name)))
+        st.code(source_excerpt(source, shown), language="python")
 
 
 def noise_note(result: CheckResult) -> None:

@@ -345,7 +345,7 @@ def contract_mode(scenario: Scenario) -> None:
             st.text("\n".join(model_lines(stored[1], stored[2] if len(stored) > 2 else LOSS)))
         st.info("Press **Run the check** to run your code in the sandbox.")
         st.stop()
-    show_run(stored[1], scenario, main, stored[2])
+    show_run(stored[1], scenario, main, stored[2], main_source(sources, main))
 
 
 def loss_fields() -> tuple[dict, str]:
@@ -636,18 +636,30 @@ def layer_preview(call, backward: str) -> list[str]:
     return lines
 
 
-def show_run(run: CodeRun, scenario: Scenario, main: str, check: str = LOSS) -> None:
+def main_source(sources: dict[str, bytes], main: str) -> str | None:
+    """The main file's text, the file the findings' lines are in (None if not there)."""
+    data = sources.get(main)
+    return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def show_run(
+    run: CodeRun, scenario: Scenario, main: str, check: str = LOSS, source: str | None = None
+) -> None:
     if check == LAYER and not run.ok:
         run = dataclasses.replace(run, message=in_layer_words(run.message))
     show_hint_and_failure(run)
     if run.ok:
-        show_result(run, scenario, main, check)
+        show_result(run, scenario, main, check, source)
     if run.output:
         with st.expander("What your code printed"):
             st.text(run.output)
 
 
-def show_result(run: CodeRun, scenario: Scenario, main: str, check: str = LOSS) -> None:
+def show_result(
+    run: CodeRun, scenario: Scenario, main: str, check: str = LOSS, source: str | None = None
+) -> None:
+    """The run's verdict, findings (with the lines of `source`, the main file, they name),
+    downloads, heatmaps, scatter and table."""
     result = run.result
     findings = diagnose(result)
     lines = model_lines(run, check)
@@ -658,13 +670,15 @@ def show_result(run: CodeRun, scenario: Scenario, main: str, check: str = LOSS) 
         status_badge(result)
         st.metric("Relative difference", f"{result.relative_difference:.3g}")
     st.caption(f"Ran in {run.seconds:.1f} s in the sandbox.")
-    findings_list(findings, limit=3)
+    findings_list(findings, limit=3, source=source, source_name=main)
     stem = file_stem(main)
     subject = f"{main}: " + "; ".join(lines)
     left, middle, right = st.columns(3)
     left.download_button(
         "Report (HTML, works offline)",
-        data=lambda: build_report(None, result, findings, subject=subject),
+        data=lambda: build_report(
+            None, result, findings, subject=subject, source=source, source_name=main
+        ),
         file_name=f"{stem}.html",
         mime="text/html",
         on_click="ignore",

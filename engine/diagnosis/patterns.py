@@ -5,7 +5,11 @@ a constant scale factor, a permuted unrolling, differences that are exactly a
 multiple of theta, errors confined to the hidden layers, a shrunk output error, the
 checker's own precision) and offers it to the catalogue as an observation: a bug
 whose `detect` recognises it writes the finding; when none does, the finder says
-what it saw in generic words. No bug is named here.
+what it saw in generic words. No bug is named here. On the user's own arrays more
+finders name the transformation that reconciles the two gradients, with the share of
+the disagreement it explains: a penalty on the wrong entries or a constant added to
+some, entries left at zero, a sum over the wrong axis, a slice shifted by one or by
+the padding, arrays rolled in another order, a weight transposed in a product.
 
 On the user's own arrays (a layout that is not the founding network's, see
 `Layout.founding`) the finders speak of whole arrays by their names: there is no
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from itertools import permutations
 
 import numpy as np
 
@@ -575,17 +580,18 @@ def _multiple_of_arrays(result: CheckResult) -> list[Finding]:
 
 def _multiple_on_entries(result: CheckResult, diffs, thetas) -> list[Finding]:
     """The user's arrays: only some entries (e.g. a bias row folded into W) differ, by
-    exactly c times their own values, and every other entry agrees."""
+    exactly c times their own values, and every other entry agrees. One entry fits any c,
+    so it takes two or more to say so."""
     tol = result.noise.absolute
     d = np.concatenate([x.ravel() for x in diffs])
     t = np.concatenate([x.ravel() for x in thetas])
     bad = np.asarray(result.diverging)
-    if bad.all() or np.any(np.abs(d[~bad]) > 10 * tol):
+    if bad.all() or bad.sum() < 2 or np.any(np.abs(d[~bad]) > 10 * tol):
         return []
     c = _fit_multiple(d[bad], t[bad], tol)
-    if c is None:
-        return []
     idx = np.flatnonzero(bad)
+    if c is None:
+        return _penalty_moved(result, d[bad], t[bad], idx)
     where = _entry_list(result, idx)
     return [
         Finding(
@@ -597,6 +603,43 @@ def _multiple_on_entries(result: CheckResult, diffs, thetas) -> list[Finding]:
             ),
             evidence=f"differences of the diverging entries fit c * parameters with c = {c:.6g}",
             score=0.8,
+        )
+    ]
+
+
+def _penalty_moved(result: CheckResult, d, t, idx) -> list[Finding]:
+    """Two groups of entries, -c and +c' times their values, the rest agreeing: the
+    gradient's penalty leaves out the wrong entries (it skips the first row, the loss
+    the last, where the bias is), so one group lacks a penalty and the other has one
+    too many."""
+    tol = result.noise.absolute
+    fits = []
+    for group in (d * t < 0, d * t > 0):
+        c = _fit_multiple(d[group], t[group], tol) if group.sum() >= 2 else None
+        if c is None:
+            return []
+        fits.append((c, idx[group]))
+    (c_less, less), (c_more, more) = fits
+    rest = np.where(d * t < 0, d - c_less * t, d - c_more * t)
+    largest = float(np.max(np.abs(rest)))
+    return [
+        Finding(
+            message=(
+                f"{_entry_list(result, less)} differ by {fmt(c_less)} times the parameters "
+                f"(penalised in the loss, not in the gradient) and {_entry_list(result, more)} "
+                f"by {fmt(c_more)} times (penalised in the gradient, not in the loss); every "
+                "other entry agrees: the gradient's penalty leaves out other entries than "
+                "the loss's does (a slice such as [1:] where the entries to leave out are "
+                "elsewhere)."
+            ),
+            evidence=(
+                f"analytic - numerical = {c_less:.6g} x parameters at {less.size} entries and "
+                f"{c_more:.6g} x parameters at {more.size}, to {fmt(largest)}; explains "
+                f"{100 * (1 - float(np.sum(rest**2)) / float(np.sum(d**2))):.4g}% of the "
+                "disagreement"
+            ),
+            score=0.8,
+            cause="regularization",
         )
     ]
 
@@ -727,16 +770,28 @@ def _reconciled(result: CheckResult) -> list[Finding]:
     ]
 
 
+MAX_BLOCKS = 24  # leading or trailing blocks a flat vector's penalty may leave out
+
+
 def _penalty_masks(t: np.ndarray):
-    """Where a penalty may act on an array: everywhere, or (a 2-D array with a bias
-    column, ex4's Theta) everywhere but its first or its last column."""
+    """Where a penalty may act on an array: everywhere; on a 2-D array everywhere but
+    its first or last column (ex4's Theta, bias first) or row (the bias trick's W,
+    bias last); on a flat vector everywhere but a leading or trailing block whose
+    length divides it (the bias row or column of the matrix it unrolls)."""
     everywhere = np.ones(t.shape, dtype=bool)
     yield everywhere
-    if t.ndim == 2 and t.shape[1] > 1:
-        for column in (0, -1):
-            mask = everywhere.copy()
-            mask[:, column] = False
-            yield mask
+    if t.ndim == 2:
+        for columns in (True, False):
+            if t.shape[1 if columns else 0] > 1:
+                for end in (0, -1):
+                    mask = everywhere.copy()
+                    mask[(slice(None), end) if columns else (end, slice(None))] = False
+                    yield mask
+    elif t.ndim == 1:
+        blocks = [b for b in range(1, t.size // 2 + 1) if t.size % b == 0]
+        for block in blocks[:MAX_BLOCKS]:
+            yield np.arange(t.size) >= block
+            yield np.arange(t.size) < t.size - block
 
 
 def _fit_linear(a, n, t, result: CheckResult) -> tuple[float, float, float] | None:
@@ -766,6 +821,369 @@ def _inverse_hint(k: float) -> str:
     if abs(k - round(k)) < 1e-6 * abs(k):
         return f" ({round(k)}: a batch size or m the gradient is not divided by?)"
     return ""
+
+
+# --- what the user's arrays show, reconciled ------------------------------------------
+# Each finder below names one transformation that turns the numerical gradient into the
+# analytic one (or the two into each other) on the user's own arrays, with the numbers:
+# how closely it reconciles them and the share of the disagreement it accounts for.
+
+
+def _user_failing(result: CheckResult) -> bool:
+    return not result.agrees and not result.layout.founding
+
+
+def _flat(result: CheckResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """analytic, numerical and the diverging mask as flat float vectors."""
+    a, n = np.asarray(result.analytic, float), np.asarray(result.numerical, float)
+    return a, n, np.asarray(result.diverging, bool)
+
+
+def _zeroed_entries(result: CheckResult) -> list[Finding]:
+    """The user's arrays: at every diverging entry the analytic gradient is 0 while the
+    numerical one is not, and every other entry agrees: those entries' gradient is
+    never filled in (a zero placeholder, an output bias left out of a flat vector).
+    Whole arrays of zeros are the scale finder's k = 0; here some entries of an array
+    are zero and the rest right."""
+    if not _user_failing(result):
+        return []
+    a, n, bad = _flat(result)
+    floor = result.noise.absolute
+    zero = bad & (np.abs(a) <= floor) & (np.abs(n) > 10 * floor)
+    if not zero.any() or not np.array_equal(zero, bad) or not _one_block(result, zero):
+        return []
+    if all(np.all(np.abs(x) <= floor) for m, x, _ in _matrices(result) if not m.agrees):
+        return []  # whole arrays: the scale finder's k = 0 says it
+    idx = np.flatnonzero(zero)
+    others = float(np.max(np.abs(a - n)[~bad])) if (~bad).any() else 0.0
+    return [
+        Finding(
+            message=(
+                f"{_entry_list(result, idx)}: the analytic gradient is exactly 0 where the "
+                "numerical one is not, and every other entry agrees: the gradient of "
+                f"{'this entry' if idx.size == 1 else 'these entries'} is never filled in "
+                "(a zero placeholder left in place, a line forgotten)."
+            ),
+            evidence=(
+                f"analytic 0.0 at all {idx.size} diverging entries (numerical up to "
+                f"{fmt(float(np.max(np.abs(n[idx]))))} there); setting them to the numerical "
+                f"values explains 100% of the disagreement, the rest agrees to {fmt(others)}"
+            ),
+            score=0.85,
+            cause="zeroed",
+        )
+    ]
+
+
+def _one_block(result: CheckResult, entries: np.ndarray) -> bool:
+    """The entries are one slice of the flat vector or one whole row or column of a 2-D
+    array: the shape a forgotten assignment leaves. Zeros scattered over several arrays
+    (a unit's weights and its bias) are a wrong mask's, in the backward chain."""
+    idx = np.flatnonzero(entries)
+    if idx[-1] - idx[0] + 1 == idx.size:
+        return True
+    k = result.layout.position(int(idx[0]))[0]
+    part = result.layout.split(entries)[k]
+    if part.ndim != 2 or part.sum() != idx.size:
+        return False
+    whole_row = part.all(axis=1).sum() == 1 and idx.size == part.shape[1]
+    whole_column = part.all(axis=0).sum() == 1 and idx.size == part.shape[0]
+    return bool(whole_row or whole_column)
+
+
+def _constant_on_entries(result: CheckResult) -> list[Finding]:
+    """The user's arrays: some entries (not all) differ by one and the same constant,
+    analytic - numerical = c, and every other entry agrees: a term the loss does not
+    have is added to those entries' gradient, as a penalty does when the matrix it
+    multiplies holds ones, not zeros, at the entries it should leave out."""
+    if not _user_failing(result):
+        return []
+    a, n, bad = _flat(result)
+    d, tol = a - n, result.noise.absolute
+    if bad.all() or bad.sum() < 2 or np.any(np.abs(d[~bad]) > 10 * tol):
+        return []
+    if np.ptp(n[bad]) <= 10 * tol + 1e-3 * np.max(np.abs(n[bad])):
+        return []  # numerical constant there too: a factor would fit as well
+    c = float(np.mean(d[bad]))
+    residual = d[bad] - c
+    largest = float(np.max(np.abs(residual)))
+    if largest > 10 * tol + 1e-6 * abs(c):
+        return []
+    idx = np.flatnonzero(bad)
+    share = 1 - float(np.sum(residual**2)) / float(np.sum(d**2))
+    return [
+        Finding(
+            message=(
+                f"{idx.size} entries ({_entry_list(result, idx)}) differ by the same constant, "
+                f"analytic - numerical = {fmt(c)}, and every other entry agrees: the gradient "
+                "adds a constant the loss does not have at these entries, as a penalty term "
+                "does when the matrix it multiplies holds ones (not zeros) at the entries "
+                "the penalty should leave out."
+            ),
+            evidence=(
+                f"analytic - {fmt(c)} equals numerical at those entries to {fmt(largest)}; "
+                f"explains {100 * share:.4g}% of the disagreement"
+            ),
+            score=0.8,
+            cause="regularization",
+        )
+    ]
+
+
+def _wrong_reduction(result: CheckResult) -> list[Finding]:
+    """The user's vectors (a bias): the analytic gradient adds up to the numerical one's
+    total but spreads it differently, or puts the whole total in every entry: the right
+    numbers reduced over the wrong axis (db = dz.sum(axis=1) for axis=0, unnoticed when
+    batch and layer are as wide) or over every axis (one scalar broadcast)."""
+    if not _user_failing(result) or all(not m.agrees for m in result.matrices):
+        return []  # a bias among arrays that agree; one flat vector cannot tell its axes
+    found = [
+        (m, _reduction_seen(result, a.ravel(), n.ravel()) if _vector(m.shape) else None)
+        for m, a, n in _matrices(result)
+        if not m.agrees
+    ]
+    if not found or any(seen is None for _, seen in found):
+        return []
+    return [
+        Finding(
+            message=(
+                "; ".join(
+                    f"{m.name}'s analytic gradient {how.format(fmt(total))}"
+                    for m, (how, total, _) in found
+                )
+                + ": the right numbers reduced over the wrong axis (summed over the units "
+                "instead of the examples, or over every axis). Check the axis of the sum "
+                "that forms " + ("this gradient." if len(found) == 1 else "these gradients.")
+            ),
+            evidence="; ".join(
+                f"{m.name}: sum of numerical {fmt(total)}, analytic's off by {fmt(off)}, while "
+                f"{m.n_diverging} of {m.analytic.size} entries differ"
+                for m, (_, total, off) in found
+            ),
+            score=0.82,
+            cause="layout",
+        )
+    ]
+
+
+def _vector(shape) -> bool:
+    """One axis longer than 1: a bias (n,), or a column (n, 1) as Nielsen keeps them."""
+    return sum(s > 1 for s in shape) == 1
+
+
+def _reduction_seen(result: CheckResult, a, n):
+    """(how, total, off) when the vector a adds up to n's total, or holds it in every
+    entry; None otherwise, or when n is no vector or its total is about zero (a softmax's
+    bias gradient sums to 0 whatever the bug)."""
+    total, floor = float(n.sum()), result.noise.absolute
+    if n.size < 2 or abs(total) <= max(100 * floor * n.size, 1e-3 * np.sum(np.abs(n))):
+        return None
+    if abs(a.sum() - total) <= 10 * floor * n.size + 1e-9 * abs(total):
+        spread = "adds up to the numerical one's total, {}, spread over its entries differently"
+        return spread, total, float(a.sum() - total)
+    if np.all(np.abs(a - total) <= 10 * floor + 1e-9 * abs(total)):
+        every = "holds the numerical one's total, {}, in every entry"
+        return every, total, float(np.max(np.abs(a - total)))
+    return None
+
+
+MAX_SHIFT = 2  # places a slice may be off by: one, or a padding of one or two
+
+
+def _shifted(result: CheckResult) -> list[Finding]:
+    """The user's arrays: the analytic gradient is the numerical one moved by a place or
+    two along some axes (analytic[i + 1, j + 1] = numerical[i, j]) on every entry the two
+    share: a slice off by one or by the padding (dx_pad[:, :, :H, :W] for
+    [pad:-pad, pad:-pad], theta[1:] for theta[:-1])."""
+    if not _user_failing(result):
+        return []
+    found = []
+    for m, a, n in _matrices(result):
+        if m.agrees:
+            continue
+        fit = _best_shift(result, a, n)
+        if fit is None:
+            return []
+        found.append((m, *fit))
+    text = "; ".join(
+        f"analytic {m.name}{_shift_text(s, '+')} equals numerical {m.name}{_shift_text(s, '')} "
+        f"to {fmt(r)} on the {k} of {m.analytic.size} entries both hold; explains "
+        f"{100 * share:.4g}% of the disagreement, the rest on the border the shift moves out"
+        for m, s, r, k, share in found
+    )
+    moves = "; ".join(
+        f"analytic {m.name}{_shift_text(s, '+')} = numerical {m.name}{_shift_text(s, '')}"
+        for m, s, *_ in found
+    )
+    return [
+        Finding(
+            message=(
+                f"In {_names(m for m, *_ in found)} the analytic gradient is the numerical "
+                f"one moved by a place or two ({moves}): the right values in the wrong "
+                "places; a slice is off by one or by the padding (cropped from the start "
+                "instead of offset by it)."
+            ),
+            evidence=text,
+            score=0.85,
+            cause="layout",
+        )
+    ]
+
+
+def _shift_text(shift, sign: str) -> str:
+    """'[..., i+1, j+1]' for the shifted side, '[..., i, j]' for the other."""
+    letters = "ijkl"[: len(shift)]
+    parts = [
+        f"{x}{'+' if s > 0 else '-'}{abs(s)}" if sign and s else x for x, s in zip(letters, shift)
+    ]
+    return "[" + ", ".join(parts) + "]"
+
+
+def _best_shift(result: CheckResult, a, n):
+    """(shift, largest residual, entries compared, share of the disagreement) for the
+    smallest shift with a[i + s] = n[i] on the overlap (at least half the entries, with
+    values that vary), else None."""
+    if a.ndim == 0 or a.ndim > 4:
+        return None
+    tol = 10 * result.noise.absolute
+    gap = float(np.sum((a - n) ** 2))
+    ranges = [range(-min(MAX_SHIFT, L - 1), min(MAX_SHIFT, L - 1) + 1) for L in a.shape]
+    shifts = sorted(np.ndindex(*(len(r) for r in ranges)), key=lambda s: sum(map(abs, s)))
+    for raw in shifts:
+        s = tuple(r[i] for r, i in zip(ranges, raw))
+        if not any(s):
+            continue
+        moved = tuple(slice(max(k, 0), L + min(k, 0)) for k, L in zip(s, a.shape))
+        kept = tuple(slice(max(-k, 0), L - max(k, 0)) for k, L in zip(s, a.shape))
+        x, y = a[moved], n[kept]
+        corner = tuple(slice(0, 3) for _ in s)  # a cheap look before the whole overlap
+        if np.any(np.abs(x[corner] - y[corner]) > tol + 1e-6 * np.abs(y[corner])):
+            continue
+        if 2 * y.size < a.size or np.ptp(y) <= 100 * tol or np.sum(np.abs(y) > tol) < 4:
+            continue
+        residual = np.abs(x - y)
+        if np.all(residual <= tol + 1e-6 * np.abs(y)):
+            share = float(np.sum((a[moved] - n[moved]) ** 2)) / gap
+            return s, float(residual.max()), y.size, share
+    return None
+
+
+MAX_REORDERED = 6  # arrays whose order of unrolling is searched (6! = 720 orders)
+
+
+def _segments_reordered(result: CheckResult) -> list[Finding]:
+    """The user's flat vector: the analytic gradient is the numerical one with whole
+    arrays' segments rolled in another order (dJdW2 before dJdW1) than the parameters:
+    every value right, every array in another array's place."""
+    if not _user_failing(result) or not 2 <= len(result.matrices) <= MAX_REORDERED:
+        return []
+    a, n, _ = _flat(result)
+    parts = result.layout.split(n)
+    tol = 10 * result.noise.absolute
+    values = np.sort(n)
+    if not np.all(np.abs(np.sort(a) - values) <= tol + 1e-6 * np.abs(values)):
+        return []  # not the same values: no order of the arrays can make them equal
+    for order in permutations(range(len(parts))):
+        if order == tuple(sorted(order)):
+            continue
+        rolled = np.concatenate([parts[k].ravel() for k in order])
+        residual = np.abs(a - rolled)
+        if np.all(residual <= tol + 1e-6 * np.abs(rolled)) and np.ptp(rolled) > tol:
+            names = result.layout.names
+            return [
+                Finding(
+                    message=(
+                        "The analytic gradient holds every array's values, unrolled in the "
+                        f"order {', '.join(names[k] for k in order)} where the parameters are "
+                        f"{', '.join(names)}: roll the gradients in the parameters' order."
+                    ),
+                    evidence=(
+                        f"analytic equals numerical re-rolled as "
+                        f"{', '.join(names[k] for k in order)} to {fmt(float(residual.max()))}; "
+                        "explains 100% of the disagreement"
+                    ),
+                    score=0.86,
+                    cause="layout",
+                )
+            ]
+    return []
+
+
+def _transposed_factor(result: CheckResult) -> list[Finding]:
+    """The user's arrays: analytic = numerical @ inv(P) @ P.T (or P.T @ inv(P) @
+    numerical, or with P and P.T swapped) for a square, non-symmetric parameter P: the
+    backward product multiplies by P.T where the forward multiplies by P (a weight
+    stored (out, in) used as if it were (in, out))."""
+    if not _user_failing(result):
+        return []
+    params = zip(result.layout.names, result.layout.split(np.asarray(result.theta, float)))
+    square = [(name, p) for name, p in params if _invertible_asymmetric(p)]
+    found = []
+    for m, a, n in _matrices(result):
+        if m.agrees:
+            continue
+        fit = next(
+            (f for name, p in square if (f := _through_transpose(result, a, n, name, p))), None
+        )
+        if fit is None:
+            return []
+        how, residual, share = fit
+        found.append((m, how.format(m=m.name), residual, share))
+    if not found:
+        return []
+    return [
+        Finding(
+            message=(
+                f"{_names(m for m, *_ in found)}: the analytic gradient is the numerical one "
+                "with a weight's transpose in the product where the forward pass uses the "
+                "weight itself (or the reverse): multiply by the weight as the forward pass "
+                "stores it ((out, in) in torch, (in, out) in most NumPy code)."
+            ),
+            evidence="; ".join(
+                f"analytic {m.name} = {how} to {fmt(r)}; explains {100 * share:.4g}% of the "
+                "disagreement"
+                for m, how, r, share in found
+            ),
+            score=0.85,
+            cause="layout",
+        )
+    ]
+
+
+def _invertible_asymmetric(p) -> bool:
+    """A square 2-D parameter whose transpose differs from it and whose inverse is sound."""
+    if p.ndim != 2 or p.shape[0] != p.shape[1] or p.shape[0] < 2:
+        return False
+    if np.allclose(p, p.T, rtol=1e-3, atol=0):
+        return False
+    return bool(np.linalg.cond(p) < 1e6)
+
+
+def _through_transpose(result: CheckResult, a, n, name: str, p):
+    """(how, largest residual, share of the disagreement) when a equals n with p
+    swapped for p.T in a product on either side, else None."""
+    if a.ndim != 2:
+        return None
+    k = p.shape[0]
+    inv, inv_t = np.linalg.inv(p), np.linalg.inv(p.T)
+    candidates = []
+    if a.shape[1] == k:
+        candidates += [
+            (f"numerical {{m}} @ inv({name}) @ {name}.T", n @ inv @ p.T),
+            (f"numerical {{m}} @ inv({name}.T) @ {name}", n @ inv_t @ p),
+        ]
+    if a.shape[0] == k:
+        candidates += [
+            (f"{name}.T @ inv({name}) @ numerical {{m}}", p.T @ inv @ n),
+            (f"{name} @ inv({name}.T) @ numerical {{m}}", p @ inv_t @ n),
+        ]
+    tol = 10 * result.noise.absolute
+    for how, predicted in candidates:
+        residual = np.abs(a - predicted)
+        if np.all(residual <= tol + 1e-6 * np.abs(a)):
+            share = 1 - float(np.sum(residual**2)) / float(np.sum((a - n) ** 2))
+            return how, float(residual.max()), share
+    return None
 
 
 def _layer_of(name: str) -> int | None:
@@ -909,6 +1327,12 @@ _FINDERS = (
     (_permutation, "layout"),
     (_multiple_of_theta, "regularization"),
     (_reconciled, None),  # sign or scale, by what the fit shows
+    (_zeroed_entries, "zeroed"),
+    (_constant_on_entries, "regularization"),
+    (_wrong_reduction, "layout"),
+    (_shifted, "layout"),
+    (_segments_reordered, "layout"),
+    (_transposed_factor, "layout"),
     (_layer_confinement, "backward-chain"),
     (_chain_boundary, "backward-chain"),
     (_all_zero_arrays, None),

@@ -133,6 +133,8 @@ class CheckResult:
     problem: Problem | None = None
     bugs: tuple[str, ...] = ()
     penalty: tuple[float, int] | None = None  # (lambda, m) when known without `problem`
+    trace: object | None = None  # engine.params.tracing.SourceTrace: where the code ran
+    symmetry: object | None = None  # engine.params.symmetry.JacobianSymmetry
 
     @property
     def lambda_and_m(self) -> tuple[float, int] | None:

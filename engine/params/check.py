@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +42,13 @@ from engine.params.structure import (
     read_loss,
     shifted_losses,
     without_graph,
+)
+from engine.params.symmetry import jacobian_symmetry
+from engine.params.tracing import gradients_by_name, trace_gradient, user_file_outside
+
+GRADSCOPE_FOLDERS = (  # GradScope's own frames are not the user's
+    str(Path(__file__).resolve().parents[1]),
+    str(Path(__file__).resolve().parents[2] / "gradscope"),
 )
 
 
@@ -87,6 +96,7 @@ def check_params(
     if set_params is not None and not callable(set_params):
         raise ContractError("set_params must be the setter itself, e.g. NN.setParams")
     flat, vector = build_params(params, "params", segmentation, set_params)
+    grads_given = grads
     raw = loss()
     base, returned = read_loss(raw, "loss()")
     by_autograd = False
@@ -121,7 +131,37 @@ def check_params(
     finally:
         if set_params is not None:
             set_params(vector)
-    return _result(flat, theta, analytic, base, shifted, probe, eps, dtype, threshold)
+    result = _result(flat, theta, analytic, base, shifted, probe, eps, dtype, threshold)
+
+    def gradient_at():
+        if set_params is not None:
+            set_params(vector)
+        raw = loss()
+        if by_autograd:
+            again = autograd_grads(raw, flat, "loss()")
+        elif grads_given is None:
+            again = read_loss(raw, "loss()")[1]
+        else:
+            again = grads_given()
+        return match_grads(flat_grads(again, flat, segmentation), flat, expression)
+
+    if grads_given is not None and not callable(grads_given):
+        return result  # fixed arrays: the gradient cannot be read anywhere else
+
+    def loss_again():
+        if set_params is not None:
+            set_params(vector)
+        return loss()
+
+    def backward(raw):
+        return autograd_grads(raw, flat, "loss()")
+
+    traced = (loss_again, backward) if by_autograd else (gradient_at, None)
+    try:
+        return _explained(result, flat, analytic, base, gradient_at, *traced)
+    finally:
+        if set_params is not None:
+            set_params(vector)
 
 
 def check_layer(
@@ -183,7 +223,8 @@ def check_layer(
     probe = shifted_losses(layer.params, layer.loss, eps, PROBE_STEPS, indices=probed)
     theta = layer.params.vector()
     dtype = dtype or layer.dtype()
-    return _result(layer.params, theta, analytic, base, shifted, probe, eps, dtype, threshold)
+    result = _result(layer.params, theta, analytic, base, shifted, probe, eps, dtype, threshold)
+    return _explained(result, layer.params, analytic, None, layer.gradient)
 
 
 def _named_inputs(forward: Callable, inputs) -> tuple[list[str], list]:
@@ -222,6 +263,25 @@ def _twin_of(forward: Callable) -> Callable | None:
     name = backward_twin(getattr(forward, "__name__", ""))
     found = getattr(forward, "__globals__", {}).get(name) if name else None
     return found if callable(found) else None
+
+
+def _explained(
+    result: CheckResult, flat: Params, analytic, base, gradient_at, evaluate=None, backward=None
+) -> CheckResult:
+    """The result with what the numbers alone cannot say, for the diagnosis: where the
+    caller's own file computed each gradient (one more evaluation, traced) and whether
+    their gradient is the gradient of some function (engine.params.symmetry).
+    `evaluate` and `backward`: the loss and autograd's backward, traced apart (else
+    `gradient_at` is traced whole)."""
+    evaluate = evaluate or gradient_at
+    sizes = [a.size for a in flat.arrays]
+    targets = gradients_by_name(flat.names, sizes, analytic)
+    trace = trace_gradient(
+        evaluate, targets, user_file_outside(*GRADSCOPE_FOLDERS), loss=base, backward=backward
+    )
+    symmetry = jacobian_symmetry(flat, gradient_at, result.dtype) if not result.agrees else None
+    penalty = result.penalty or (trace.penalty if trace is not None else None)
+    return replace(result, trace=trace, symmetry=symmetry, penalty=penalty)
 
 
 def _probed(flat: Params):

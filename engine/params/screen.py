@@ -55,8 +55,7 @@ def directional_values(params, loss_at: Callable[[], float], analytic, eps: floa
     for k, entry in enumerate(params.arrays):
         array = entry.array
         gradient = np.asarray(analytic[offsets[k] : offsets[k + 1]], dtype=np.float64)
-        direction = _unit(rng.standard_normal(array.shape)) + _unit(gradient.reshape(array.shape))
-        direction = _unit(direction)
+        direction = _direction(rng.standard_normal(array.shape), gradient.reshape(array.shape))
         original = array.copy()
         try:
             array[...] = original + eps * direction
@@ -68,6 +67,16 @@ def directional_values(params, loss_at: Callable[[], float], analytic, eps: floa
         span = (moved_up - moved_down).ravel()  # the steps as the dtype could take them
         rows.append([(up - down) / (2 * eps), float(gradient @ span) / (2 * eps)])
     return rows
+
+
+def _direction(random: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """The gradient's unit direction mixed with a random one; the gradient's alone when
+    the two nearly cancel (a one-entry array whose random draw has the opposite sign
+    would be moved not at all, and always read 'agrees')."""
+    mixed = _unit(random) + _unit(gradient)
+    if np.linalg.norm(mixed) < 0.5:
+        return _unit(gradient)
+    return _unit(mixed)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

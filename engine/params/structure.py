@@ -125,16 +125,37 @@ def _parse(expression: str) -> ast.expr | None:
 
 
 def display_names(expression: str) -> list[str] | None:
-    """For a tuple or list display, `(net.biases, net.weights)`: each part's own name."""
+    """For a tuple or list display, `(net.biases, net.weights)`: each part's own name;
+    where those repeat (`(net.layers[0].W, net.layers[2].W)`), the shortest tails of
+    the parts that tell them apart (`layers[0].W`, `layers[2].W`)."""
     node = _parse(expression)
-    if not isinstance(node, (ast.Tuple, ast.List)):
+    if not isinstance(node, (ast.Tuple, ast.List)) or not node.elts:
         return None
-    names = []
-    for element in node.elts:
-        if isinstance(element, ast.Starred):
-            return None
-        names.append(expression_name(ast.unparse(element)))
-    return names if len(set(names)) == len(names) else None
+    if any(isinstance(element, ast.Starred) for element in node.elts):
+        return None
+    names = [expression_name(ast.unparse(element)) for element in node.elts]
+    if len(set(names)) == len(names):
+        return names
+    tails = [_tails(element) for element in node.elts]
+    for level in range(max(len(t) for t in tails)):
+        names = [t[min(level, len(t) - 1)] for t in tails]
+        if len(set(names)) == len(names):
+            return names
+    return None
+
+
+def _tails(element: ast.expr) -> list[str]:
+    """`net.layers[0].W` -> ['W', 'layers[0].W', 'net.layers[0].W']: the expression
+    without each of its leading parts, cut at an attribute's dot."""
+    full = ast.unparse(element)
+    tails = [full]
+    node = element
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+        head = ast.unparse(node)
+        if full.startswith(head + "."):
+            tails.append(full[len(head) + 1 :])
+    return sorted(set(tails), key=len)
 
 
 def flatten_params(value, expression: str = "params") -> Params:

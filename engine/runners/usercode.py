@@ -44,6 +44,8 @@ from engine.network.model import Problem
 from engine.network.pieces import CENTRAL
 from engine.params.screen import MAX_SCREEN_ARRAYS, ScreenLine, judge
 from engine.params.structure import DTYPE_NAMES, PROBE_ENTRIES, PROBE_STEPS, probe_indices
+from engine.params.symmetry import JacobianSymmetry
+from engine.params.tracing import SourceTrace
 from engine.runners.channel import ChannelError, FrameReader, decode_array, decode_json
 from engine.runners.sandbox import (
     ENGINE_DIR,
@@ -205,6 +207,7 @@ def run_user_code(
         "label_base": label_base,
         "dask": bool(dask),
         "sandboxed": isolation.sandboxed,
+        "wall_seconds": limits.wall_seconds,
     }
     with tempfile.TemporaryDirectory(prefix="gradscope-") as tmp:
         work = _work_folder(Path(tmp))
@@ -254,6 +257,7 @@ def _code_run(outcome, source, label_base, layout, problem, eps, printed, second
         eps,
         penalty=(problem.lamb, problem.m),
     )
+    result = _explained(result, reply, source, layout.names)
     return CodeRun(
         True,
         "",
@@ -635,6 +639,7 @@ def _contract_run(outcome, request, file, dtype, printed, seconds) -> CodeRun:
         measured=measured,
         shifted=shifted,
     )
+    result = _explained(result, reply, request["source"], layout.names)
     expressions = _expressions(request, reply)
     model = ContractModel(
         file,
@@ -648,6 +653,17 @@ def _contract_run(outcome, request, file, dtype, printed, seconds) -> CodeRun:
         _notes(reply.get("notes")),
     )
     return CodeRun(True, "", output=output, result=result, model=model, **common)
+
+
+def _explained(result: CheckResult, reply: dict, source: str, names) -> CheckResult:
+    """The result with the child's trace of the user's file and the symmetry of their
+    gradient (both checked as untrusted input), for the diagnosis."""
+    trace = SourceTrace.from_reply(reply["trace"], source, names) if reply.get("trace") else None
+    symmetry = None
+    if reply.get("symmetry") and not result.agrees:
+        symmetry = JacobianSymmetry.from_dict(reply["symmetry"])
+    penalty = result.penalty or (trace.penalty if trace is not None else None)
+    return dataclasses.replace(result, trace=trace, symmetry=symmetry, penalty=penalty)
 
 
 def _expressions(request: dict, reply: dict) -> dict:

@@ -223,6 +223,11 @@ def run(request: dict, folder: Path, lines: list[str], reply_fd: int) -> tuple[d
         reply["hint"] = label_hint(error, request)
         return reply, []
     reply = {"ok": True, "theta_from_code": theta_from_code}
+    if time.monotonic() - STARTED < 0.5 * float(request.get("wall_seconds") or 0):
+        from engine.params.tracing import gradients_by_name
+
+        targets = gradients_by_name(layout.names, layout.sizes, analytic)
+        reply["trace"] = _trace(lambda: gradient(theta.copy()), targets, float(base), request)
     return reply, [theta, analytic, np.array([float(base)]), shifted.ravel()]
 
 
@@ -337,6 +342,30 @@ def run_contract(request: dict, folder: Path, lines: list[str], reply_fd: int):
         return describe(error, lines, " ".join([stage, *notes[-1:]])), []
     reply, arrays = _contract_reply(params, params.dtype(), base, analytic, shifted, notes)
     arrays.append(probe.ravel())
+
+    def evaluate_again():
+        if setter is not None:
+            setter(vector)
+        raw = evaluate("loss")
+        if "grads" in expressions:
+            return raw, evaluate("grads")
+        return raw, None
+
+    def backward(values):
+        return autograd_grads(values[0], params, request["loss"])
+
+    def gradient_at():
+        raw, grads = evaluate_again()
+        if grads is None:
+            grads = backward((raw, None)) if by_autograd else read_loss(raw, request["loss"])[1]
+        return match_grads(flat_grads(grads, params, segmentation), params, grads_expression)
+
+    traced = (evaluate_again, backward if by_autograd else None)
+    try:
+        _explain(reply, params, analytic, base, request, per_loss, gradient_at, *traced)
+    finally:
+        if setter is not None:
+            setter(vector)
     if by_autograd:
         reply["expressions"] = {"grads": grads_expression}
     return reply, arrays
@@ -373,7 +402,50 @@ def _run_layer(request: dict, namespace: dict, lines: list[str], reply_fd: int):
     reply, arrays = _contract_reply(layer.params, dtype, base, analytic, shifted, notes)
     reply["expressions"] = layer.expressions()
     arrays.append(probe.ravel())
+    _explain(reply, layer.params, analytic, None, request, per_loss, layer.gradient)
     return reply, arrays
+
+
+EXPLAIN_EVALUATIONS = 8  # the trace and the symmetry probe: about this many gradients
+
+
+def _explain(
+    reply, params, analytic, base, request, per_loss, gradient_at, evaluate=None, backward=None
+) -> None:
+    """What the numbers alone cannot say, added to the reply when the time limit leaves
+    room: where the user's file made each gradient (engine.params.tracing) and whether
+    their gradient is the gradient of some function (engine.params.symmetry)."""
+    from engine.params.symmetry import jacobian_symmetry
+    from engine.params.tracing import gradients_by_name
+
+    left = float(request.get("wall_seconds") or 0) - (time.monotonic() - STARTED)
+    if left < 3 * (EXPLAIN_EVALUATIONS * per_loss + 1):
+        return  # the check itself matters more: its numbers go back without these
+    sizes = [a.size for a in params.arrays]
+    targets = gradients_by_name(params.names, sizes, analytic)
+    try:
+        reply["trace"] = _trace(evaluate or gradient_at, targets, base, request, backward)
+        symmetry = jacobian_symmetry(params, gradient_at, params.dtype())
+    except Exception:  # noqa: BLE001 - advisory: the check's own numbers still go back
+        return
+    if symmetry is not None and symmetry.informative:  # finite numbers only, for JSON
+        reply["symmetry"] = symmetry.as_dict()
+
+
+def _trace(evaluate, targets: dict, base, request: dict, backward=None) -> dict | None:
+    """Where the user's file made each gradient, as JSON for the reply (or None)."""
+    from engine.params.tracing import trace_gradient
+
+    trace = trace_gradient(
+        evaluate,
+        targets,
+        lambda filename: filename == USER_FILENAME,
+        loss=base,
+        filename=USER_FILENAME,
+        source=request["source"],
+        backward=backward,
+    )
+    return trace.as_reply() if trace is not None else None
 
 
 def _refusal(error: BaseException) -> dict:

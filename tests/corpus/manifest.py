@@ -1,7 +1,7 @@
 """The check-any-code corpus: user programs written in the style of public conventions.
 
 Issue 11 ("check any code as it is") asks GradScope to check the code people already
-have, in the conventions they already use. This folder holds that code: 23 programs (and
+have, in the conventions they already use. This folder holds that code: 26 programs (and
 one helper module), written for GradScope in the style of public course material and
 books (the source each one imitates is named below; no one's code is copied). Each is
 one importable .py file that builds its own model and data at import time with a fixed
@@ -34,7 +34,8 @@ vector in the params' order). Extra fields:
   (`Theta1`, `Theta2` for ex4 and the founding question) with shape and order (`"F"` for
   an Octave-style port; one order per program, as check-code's `--order` takes it).
   `segments_flags` writes them as check-code's flags. A plain f(theta) has no
-  segments: its only array is `theta`.
+  segments: its only array is `theta`. `segments_typed`: nothing in the code shows the
+  cut (no layer sizes in the loss call), so the user types `--segments`.
 - `set_params`: for objects with get/set-params methods, an expression for the setter
   (`params` is then the getter call).
 - `layer`: for forward/backward pairs, the pair and its inputs; `loss` is then
@@ -62,6 +63,7 @@ against finite differences of its own: `python tests/corpus/verify.py`.
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import sys
@@ -112,6 +114,12 @@ CONVENTIONS = {
     "gradients from autograd (loss.backward(), or a random upstream gradient)",
     "jax-custom-vjp": "jax.custom_vjp functions with f_fwd -> (out, residuals) and "
     "f_bwd(res, g) -> tuple of cotangents; checked through jax.vjp",
+    "dlai-column": "deeplearning.ai's column convention: X (n_x, m), a parameters dict "
+    "W1 (n_h, n_x), b1 (n_h, 1); forward_propagation -> (A2, cache), compute_cost, "
+    "backward_propagation -> grads keyed dW1, db1, ... (mapped back to the params' keys)",
+    "layer-objects": "layer objects with forward(x) / backward(grad) storing self.dW and "
+    "self.db (Dense, activation classes) in a Network list; params typed as a tuple of "
+    "the layers' arrays",
 }
 
 
@@ -143,6 +151,7 @@ class Program:
     forward: str | None = None
     names: tuple[str, ...] | None = None
     segments: tuple[Segment, ...] = ()
+    segments_typed: bool = False  # nothing in the code shows the cut: the user types it
     set_params: str | None = None
     layer: dict | None = None
     helpers: tuple[str, ...] = ()
@@ -1025,6 +1034,198 @@ PROGRAMS: tuple[Program, ...] = (
             ),
         ),
     ),
+    Program(
+        "dlai_planar_net.py",
+        "dlai-column",
+        "deeplearning.ai 'Neural Networks and Deep Learning', week 3 assignment 'Planar data "
+        "classification with one hidden layer': column convention, a parameters dict, "
+        "forward_propagation / compute_cost / backward_propagation",
+        loss="compute_cost(forward_propagation(X, parameters)[0], Y)",
+        params="parameters",
+        grads=(
+            "{k[1:]: g for k, g in backward_propagation(parameters, "
+            "forward_propagation(X, parameters)[1], X, Y).items()}"
+        ),
+        notes=(
+            "column convention: X is (n_x, m) = (2, 8), Y (1, 8), W1 (n_h, n_x), biases "
+            "(n, 1) columns; the user's gradient keys are 'dW1', 'db1', ... (the grads "
+            "expression maps them to the params' keys); the cost is a Python float; tanh "
+            "hidden layer, sigmoid output; biases non-zero"
+        ),
+        bugs=(
+            Bug(
+                "tanh-derivative-1-minus-A1",
+                "backward-chain",
+                ("W1", "b1"),
+                "dZ1 = W2.T dZ2 * (1 - A1): the tanh derivative written 1 - a instead of 1 - a^2",
+                report="DeepLearning.AI community forum (Course 1, week 3, planar data "
+                "classification): backward_propagation fails its test because dZ1 uses "
+                "(1 - A1) instead of (1 - np.power(A1, 2))",
+            ),
+            Bug(
+                "dW2-missing-1/m",
+                "scale",
+                ("W2",),
+                "dW2 = dZ2 A1.T without the 1/m (db2, dW1 and db1 have it)",
+            ),
+            Bug(
+                "cost-missing-minus",
+                "sign",
+                ("W1", "b1", "W2", "b2"),
+                "compute_cost returns +1/m * sum(logprobs), the log-likelihood, instead of "
+                "its negative; the gradients are those of the cross-entropy",
+                report="DeepLearning.AI community forum (Course 1, week 3): compute_cost "
+                "gives a negative cost because the leading minus sign is missing",
+            ),
+            Bug(
+                "cost-log-A2-twice",
+                "loss-mismatch",
+                ("W1", "b1", "W2", "b2"),
+                "logprobs = log(A2) * Y + (1 - Y) * log(A2): the second term takes log(A2) "
+                "instead of log(1 - A2); backward keeps dZ2 = A2 - Y",
+                report="DeepLearning.AI community forum (Course 1, week 3): compute_cost "
+                "'wrong value' threads where the (1 - Y) term is multiplied by np.log(A2) "
+                "instead of np.log(1 - A2)",
+            ),
+        ),
+    ),
+    Program(
+        "layer_objects_mlp.py",
+        "layer-objects",
+        "'Neural network from scratch' blog posts and tutorials built on layer objects: "
+        "Dense / ReLU / Tanh classes with forward(x) and backward(grad), a Network holding "
+        "the list of layers, softmax cross-entropy, L2 weight decay on W",
+        loss="net.loss(X, y)",
+        params="(net.layers[0].W, net.layers[0].b, net.layers[2].W, net.layers[2].b, "
+        "net.layers[4].W, net.layers[4].b)",
+        grads="net.gradients(X, y)",
+        names=(
+            "layers[0].W",
+            "layers[0].b",
+            "layers[2].W",
+            "layers[2].b",
+            "layers[4].W",
+            "layers[4].b",
+        ),
+        notes=(
+            "params is a list of the layers' own arrays (W (n_in, n_out), b 1-D), named by "
+            "the layer objects' attributes; the gradients come from net.gradients(X, y), "
+            "which runs its own forward and backward pass and reads each Dense layer's "
+            "stored dW, db; weight decay on W only; a ReLU after the square 5 x 5 layer; "
+            "biases non-zero"
+        ),
+        bugs=(
+            Bug(
+                "db-local-not-self",
+                "zeroed",
+                ("layers[0].b", "layers[2].b", "layers[4].b"),
+                "Dense.backward assigns the bias gradient to a local db instead of self.db, "
+                "so every layer reports the zeros db was initialised with",
+            ),
+            Bug(
+                "decay-on-bias",
+                "regularization",
+                ("layers[0].b", "layers[2].b", "layers[4].b"),
+                "weight decay added to db as well as dW; the loss penalises W only",
+            ),
+            Bug(
+                "tanh-backward-from-input",
+                "backward-chain",
+                ("layers[0].W", "layers[0].b"),
+                "Tanh.backward uses 1 - x^2 of its cached input instead of 1 - tanh(x)^2 of "
+                "its output",
+            ),
+            Bug(
+                "label-subtracted-at-columns",
+                "loss-mismatch",
+                (
+                    "layers[0].W",
+                    "layers[0].b",
+                    "layers[2].W",
+                    "layers[2].b",
+                    "layers[4].W",
+                    "layers[4].b",
+                ),
+                "softmax gradient written grad[:, y] -= 1 (every row, in each label's column) "
+                "instead of grad[np.arange(N), y] -= 1 (one entry per row)",
+                report="Stack Overflow questions on the CS231n-style softmax gradient: "
+                "why dscores[range(num_examples), y] -= 1 and not dscores[:, y] -= 1 "
+                "(NumPy fancy indexing of the correct-class scores)",
+            ),
+            Bug(
+                "grad-not-divided-by-batch",
+                "scale",
+                (
+                    "layers[0].W",
+                    "layers[0].b",
+                    "layers[2].W",
+                    "layers[2].b",
+                    "layers[4].W",
+                    "layers[4].b",
+                ),
+                "the loss is the mean over the batch, the softmax gradient is not divided by "
+                "N (the weight decay term is right)",
+                report="GitHub dennybritz/nn-from-scratch issue #13 'gradient checks do "
+                "not match' (the loss is averaged over the batch, the gradients are not) "
+                "https://github.com/dennybritz/nn-from-scratch/issues/13",
+            ),
+        ),
+    ),
+    Program(
+        "logreg_l2_f.py",
+        "f-theta",
+        "scikit-learn-style multinomial logistic regression written for "
+        "scipy.optimize.minimize(jac=True): loss_and_grad(w_flat, X, Y_onehot, alpha) with "
+        "the intercept at the end of the vector and L2 on the coefficients only",
+        loss="loss_and_grad(w_flat, X, Y_onehot, alpha)",
+        params="w_flat",
+        segments=(Segment("W", (4, 3)), Segment("b", (3,))),
+        segments_typed=True,
+        notes=(
+            "one flat vector: W (n_features, n_classes) unrolled row-major, then the "
+            "intercept b (n_classes,) last; the loss returns (loss, grad); the penalty "
+            "0.5 * alpha * ||W||^2 skips the intercept; a __main__ block (not run on "
+            "import) trains with scipy"
+        ),
+        bugs=(
+            Bug(
+                "intercept-grad-first",
+                "layout",
+                ("W", "b"),
+                "the gradient concatenated as [grad_b, grad_W] while the vector unpacks W "
+                "first and the intercept last",
+            ),
+            Bug(
+                "alpha-on-intercept",
+                "regularization",
+                ("b",),
+                "the penalty's gradient added as alpha * w_flat to the whole vector, "
+                "intercept included; the loss penalises W only",
+            ),
+            Bug(
+                "grad-sum-not-mean",
+                "scale",
+                ("W", "b"),
+                "the loss is the mean cross-entropy, the data gradient the sum over the "
+                "samples (not divided by n_samples; the penalty term is right)",
+            ),
+            Bug(
+                "binary-cross-entropy-cost",
+                "loss-mismatch",
+                ("W", "b"),
+                "the cost is the binary cross-entropy summed over the one-hot columns, "
+                "-sum(Y log p + (1 - Y) log(1 - p)), of the softmax probabilities; the "
+                "gradient is the categorical one, p - Y",
+            ),
+            Bug(
+                "likelihood-gradient-sign",
+                "sign",
+                ("W", "b"),
+                "the data gradient written X.T (Y - p), the log-likelihood's gradient from "
+                "a gradient-ascent derivation, for a loss that is minimised",
+            ),
+        ),
+    ),
 )
 
 
@@ -1091,3 +1292,70 @@ def load(prog: Program, bug: str | None = None) -> dict:
             if Path(origin).parent == CORPUS_DIR:
                 del sys.modules[name]
     return module.__dict__
+
+
+def bug_lines(prog: Program, bug: str) -> tuple[int, ...]:
+    """The lines a diagnosis should point at for `bug`, read from the program's own
+    switch: the statements that run only in the buggy variant (`if BUG == id:` bodies,
+    the `else` of `if BUG != id:`, a statement holding `... if BUG == id else ...`);
+    for an omission (`if BUG != id:` with no else) the statements just before and after
+    the skipped block, since the missing line is between them."""
+    tree = ast.parse((CORPUS_DIR / prog.file).read_text(encoding="utf-8"))
+    found: list[int] = []
+    for body in _bodies(tree):
+        for node in body:
+            if isinstance(node, ast.If) and _tests_bug(node.test, bug, ast.Eq):
+                found += _statement_lines(node.body)
+            elif isinstance(node, ast.If) and _tests_bug(node.test, bug, ast.NotEq):
+                if node.orelse:
+                    found += _statement_lines(node.orelse)
+                else:
+                    found += _neighbours(tree, node)
+            elif not isinstance(node, ast.If) and any(
+                isinstance(e, ast.IfExp) and _tests_bug(e.test, bug, ast.Eq) for e in ast.walk(node)
+            ):
+                found.append(node.lineno)
+    return tuple(sorted(set(found)))
+
+
+def _neighbours(tree, node) -> list[int]:
+    """The statements before and after `node` in its block; for an `elif` alone in its
+    block, those of the whole `if` chain."""
+    for body in _bodies(tree):
+        if node in body:
+            i = body.index(node)
+            near = body[max(i - 1, 0) : i] + body[i + 1 : i + 2]
+            if near:
+                return [n.lineno for n in near]
+            parent = next(n for n in ast.walk(tree) if body is getattr(n, "orelse", None))
+            return _neighbours(tree, parent)
+    return []
+
+
+def _bodies(tree):
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            body = getattr(node, name, None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+                yield body
+
+
+def _tests_bug(test, bug: str, op) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "BUG"
+        and isinstance(test.ops[0], op)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == bug
+    )
+
+
+def _statement_lines(body) -> list[int]:
+    """The simple statements of a block, nested blocks' included."""
+    return [
+        n.lineno
+        for stmt in body
+        for n in ast.walk(stmt)
+        if isinstance(n, ast.stmt) and not isinstance(n, (ast.If, ast.For, ast.While))
+    ]
