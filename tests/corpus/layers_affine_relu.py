@@ -11,7 +11,7 @@ sum(forward(...) * dout) for a random dout.
 
 import numpy as np
 
-BUG = None  # or "relu-mask-from-dout", "dw-transposed", "db-divided-by-N"
+BUG = None  # or "relu-mask-from-dout", "dw-transposed", "db-divided-by-N"; also "kink"
 
 
 def affine_forward(x, w, b):
@@ -70,6 +70,10 @@ x = np.random.randn(3, 2, 4)  # N = 3, D = 8
 w = np.random.randn(8, 8)
 b = np.random.randn(8)
 dout = np.random.randn(3, 8)
+
+if BUG == "kink":
+    # a checkpoint where unit 0 of example 0 sits exactly at the ReLU's corner
+    b[0] = -x.reshape(3, -1)[0].dot(w[:, 0])
 
 out, cache = affine_relu_forward(x, w, b)
 dx, dw, db = affine_relu_backward(dout, cache)

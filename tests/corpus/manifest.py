@@ -460,6 +460,16 @@ PROGRAMS: tuple[Program, ...] = (
                 "the output bias' gradient left as a zero placeholder",
             ),
         ),
+        extras=(
+            Bug(
+                "float32",
+                "precision",
+                ("theta",),
+                "data, targets and theta cast to float32: the code is right, but central "
+                "differences with a float64-sized step drown in float32 rounding",
+                expect="noise",
+            ),
+        ),
     ),
     Program(
         "cs231n_two_layer_net.py",
@@ -729,6 +739,16 @@ PROGRAMS: tuple[Program, ...] = (
                 "dw = dout.T @ x: the transpose, unnoticed because w is square",
             ),
             Bug("db-divided-by-N", "scale", ("b",), "db averaged over the batch instead of summed"),
+        ),
+        extras=(
+            Bug(
+                "kink",
+                "kink",
+                ("x", "w", "b"),
+                "a bias that puts one unit's pre-activation exactly at 0: the code is right, "
+                "the +-eps steps straddle the ReLU's corner",
+                expect="noise",
+            ),
         ),
     ),
     Program(

@@ -11,7 +11,8 @@ small MLP into a flat vector for scipy.optimize (f(theta) -> J with a separate g
 
 import numpy as np
 
-BUG = None  # or "tanh-derivative-of-z", "mse-missing-factor-2", "b2-grad-missing"
+BUG = None  # or "tanh-derivative-of-z", "mse-missing-factor-2", "b2-grad-missing";
+#              also "float32"
 
 np.random.seed(7)
 N, n_in, n_hidden = 10, 3, 4
@@ -67,3 +68,7 @@ def grad(theta):
 
 
 theta = np.concatenate([0.5 * np.random.randn(int(np.prod(s))) for s in shapes])
+
+if BUG == "float32":
+    # single precision everywhere, as a GPU port would have it
+    X, t, theta = X.astype(np.float32), t.astype(np.float32), theta.astype(np.float32)
