@@ -182,6 +182,7 @@ EX4_LOSS = "nnCostFunction" + EX4_ARGS
 SO_ARGS = "(theta, X, y, num_inputs, num_hidden, num_labels, lamb)"
 BOTH_THETAS = ("Theta1", "Theta2")
 NIELSEN_NAMES = ("biases[0]", "biases[1]", "weights[0]", "weights[1]")
+LAYER_OBJECT_NAMES = tuple(f"layers[{k}].{a}" for k in (0, 2, 4) for a in ("W", "b"))
 NIELSEN2_NAMES = ("biases[0]", "biases[1]", "biases[2]", "weights[0]", "weights[1]", "weights[2]")
 SOFTMAX_NO_MAX = Bug(
     "no-max-shift",
@@ -1119,14 +1120,7 @@ PROGRAMS: tuple[Program, ...] = (
         params="(net.layers[0].W, net.layers[0].b, net.layers[2].W, net.layers[2].b, "
         "net.layers[4].W, net.layers[4].b)",
         grads="net.gradients(X, y)",
-        names=(
-            "layers[0].W",
-            "layers[0].b",
-            "layers[2].W",
-            "layers[2].b",
-            "layers[4].W",
-            "layers[4].b",
-        ),
+        names=LAYER_OBJECT_NAMES,
         notes=(
             "params is a list of the layers' own arrays (W (n_in, n_out), b 1-D), named by "
             "the layer objects' attributes; the gradients come from net.gradients(X, y), "
@@ -1158,14 +1152,7 @@ PROGRAMS: tuple[Program, ...] = (
             Bug(
                 "label-subtracted-at-columns",
                 "loss-mismatch",
-                (
-                    "layers[0].W",
-                    "layers[0].b",
-                    "layers[2].W",
-                    "layers[2].b",
-                    "layers[4].W",
-                    "layers[4].b",
-                ),
+                LAYER_OBJECT_NAMES,
                 "softmax gradient written grad[:, y] -= 1 (every row, in each label's column) "
                 "instead of grad[np.arange(N), y] -= 1 (one entry per row)",
                 report="Stack Overflow questions on the CS231n-style softmax gradient: "
@@ -1175,14 +1162,7 @@ PROGRAMS: tuple[Program, ...] = (
             Bug(
                 "grad-not-divided-by-batch",
                 "scale",
-                (
-                    "layers[0].W",
-                    "layers[0].b",
-                    "layers[2].W",
-                    "layers[2].b",
-                    "layers[4].W",
-                    "layers[4].b",
-                ),
+                LAYER_OBJECT_NAMES,
                 "the loss is the mean over the batch, the softmax gradient is not divided by "
                 "N (the weight decay term is right)",
                 report="GitHub dennybritz/nn-from-scratch issue #13 'gradient checks do "
