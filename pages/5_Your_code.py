@@ -222,7 +222,7 @@ if run.ok:
         f"Ran in {run.seconds:.1f} s in the sandbox"
         + ("; theta taken from your code" if run.theta_from_code else "")
     )
-    findings_list(diagnose(result), limit=3)
+    findings_list(diagnose(result), limit=3, source=source, source_name="your code")
     for m in result.matrices:
         chart(figures.matrix_heatmaps(m), f"code-heatmap-{m.name}", scenario, f"code-{m.name}")
     chart(figures.gradient_scatter(result), "code-scatter", scenario, "code-scatter")

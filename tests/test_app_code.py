@@ -25,6 +25,13 @@ def test_the_seed_question_is_a_sign_error_in_theta2_pointing_at_the_sigmoid():
     assert len(plotly_figures(at)) == 3  # two heatmaps and the scatter
 
 
+def test_the_seed_question_quotes_its_own_sigmoid_line():
+    at = run_example("seed-question")
+    quoted = [c.value for c in at.code]
+    assert any("| return 1 / (1 + np.exp(z))" in text for text in quoted), quoted
+    assert "Look at lines 5" in texts(at)
+
+
 def test_the_seed_answer_passes_with_a_correct_numerical_loop():
     at = run_example("seed-answer")
     assert "PASS" in texts(at)
