@@ -325,3 +325,41 @@ def test_a_piecewise_linear_loss_with_a_nan_local_still_gets_its_lines(tmp_path)
     assert run.ok, run.message
     top = diagnose(run.result)[0]
     assert top.cause == "scale" and 6 in top.lines
+
+
+SOFTMAX_ROWS = """\
+import numpy as np
+
+def loss(W, X, y):
+    N = X.shape[0]
+    e = np.exp(X @ W)
+    p = e / e.sum(axis={axis}, keepdims=True)
+    loss = -np.log(p[np.arange(N), y]).mean()
+    d = p.copy()
+    d[np.arange(N), y] -= 1
+    return loss, X.T @ d / N
+
+rng = np.random.default_rng(4)
+X, y, W = rng.standard_normal((7, 3)), rng.integers(0, 4, 7), rng.standard_normal((3, 4))
+"""
+
+
+def _softmax_check(tmp_path, axis):
+    source = SOFTMAX_ROWS.format(axis=axis)
+    path = tmp_path / f"softmax_{axis}.py"
+    path.write_text(source, encoding="utf-8")
+    ns = {}
+    exec(compile(source, str(path), "exec"), ns)
+    return engine.check_params(lambda: ns["loss"](ns["W"], ns["X"], ns["y"]), ns["W"])
+
+
+def test_a_softmax_normalised_over_the_examples_is_named_at_its_line(tmp_path):
+    top = diagnose(_softmax_check(tmp_path, 0))[0]
+    assert top.cause == "loss-mismatch" and top.lines[0] == 6
+    assert "over the 7 examples" in top.message
+
+
+def test_a_softmax_over_the_classes_is_not_taken_for_one_over_the_examples(tmp_path):
+    result = _softmax_check(tmp_path, 1)
+    assert result.agrees
+    assert [n[2:] for n in result.trace.normalised] == [(4, 7)] * len(result.trace.normalised)

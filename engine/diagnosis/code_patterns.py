@@ -8,7 +8,10 @@ post about, and names the line:
 - the output error multiplied by the activation's derivative, `(a - y) * sigmoid_prime(z)`,
   while the cost is a cross-entropy (a `log` ran): with a sigmoid or softmax output that
   derivative cancels, so the gradient is the squared error's, not the cost's
-  (`loss-mismatch`).
+  (`loss-mismatch`);
+- probabilities normalised over the examples, not the classes: a local array of the
+  batch's length along one axis sums to 1 along that axis (the tracer saw it), as
+  `exp / exp.sum(axis=0)` gives for rows of examples (`loss-mismatch`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def code_findings(result: CheckResult) -> list[Finding]:
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.Return))
         and node.lineno in trace.executed
     ]
-    return _output_delta_with_derivative(result, trace, ran)
+    return _output_delta_with_derivative(result, trace, ran) + _softmax_over_examples(result, trace)
 
 
 def _output_delta_with_derivative(result, trace, ran) -> list[Finding]:
@@ -119,3 +122,38 @@ def _is_derivative(node, factors) -> bool:
         one = isinstance(node.left, ast.Constant) and node.left.value == 1
         return one and any(ast.dump(f) == ast.dump(node.right) for f in factors)
     return False
+
+
+BATCH_NAMES = ("N", "m", "num_train", "num_examples", "n_samples", "batch_size")
+
+
+def _softmax_over_examples(result: CheckResult, trace) -> list[Finding]:
+    name = next((n for n in BATCH_NAMES if n in trace.values), None)
+    if name is None:
+        return []
+    batch = trace.values[name]
+    for line, key, along, other in trace.normalised:
+        if along != batch or other == batch:
+            continue
+        text = " ".join(trace.source.splitlines()[line - 1].split())
+        return [
+            Finding(
+                message=(
+                    f"Line {line} normalises `{key}` so that it sums to 1 over the "
+                    f"{along} examples ({name} = {along:g}) instead of over the {other} "
+                    "classes of each example: a softmax over the wrong axis. The cost and "
+                    "the gradient's p - y then use probabilities no per-example softmax "
+                    "gives, so the gradient is not the cost's."
+                ),
+                evidence=(
+                    f"`{key}` after line {line} (`{text[:100]}`): every sum along its axis "
+                    f"of length {along} is 1 to 1e-6, the sums along its axis of length "
+                    f"{other} are not" + _symmetry_words(result)
+                ),
+                score=0.65,
+                cause="loss-mismatch",
+                arrays=tuple(m.name for m in result.matrices if m.n_diverging),
+                lines=(line,),
+            )
+        ]
+    return []

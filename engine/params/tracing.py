@@ -24,7 +24,7 @@ import sys
 import time
 import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +51,8 @@ class SourceTrace:
     values: dict[str, float] = field(default_factory=dict)  # scalar locals seen (m, reg)
     backward_lines: frozenset[int] = frozenset()  # ran only while autograd ran the backward
     zeros: frozenset[str] = frozenset()  # arrays whose gradient is all zeros
+    # probabilities normalised along one axis: (line, key, that axis's length, the other's)
+    normalised: tuple[tuple[int, str, int, int], ...] = ()
 
     @property
     def penalty(self) -> tuple[float, int] | None:
@@ -68,6 +70,7 @@ class SourceTrace:
             "executed": sorted(self.executed),
             "roots": {name: [list(p) for p in places] for name, places in self.roots.items()},
             "zeros": sorted(self.zeros),
+            "normalised": [list(n) for n in self.normalised],
             "loss_root": list(self.loss_root) if self.loss_root else None,
             "values": self.values,
             "backward_lines": sorted(self.backward_lines),
@@ -90,6 +93,11 @@ class SourceTrace:
                 if name in names or name == WHOLE
             }
             zeros = frozenset(str(n) for n in data.get("zeros", ()) if n in names)
+            normalised = tuple(
+                (int(line), str(key)[:200], int(along), int(other))
+                for line, key, along, other in list(data.get("normalised", ()))[:MAX_PLACES]
+                if 1 <= int(line) <= count
+            )
             loss_root = data.get("loss_root")
             if loss_root is not None:
                 loss_root = (int(loss_root[0]), str(loss_root[1])[:200])
@@ -100,7 +108,15 @@ class SourceTrace:
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
         return cls(
-            USER_FILE_LABEL, source, executed, roots, loss_root, values, backward_lines, zeros
+            USER_FILE_LABEL,
+            source,
+            executed,
+            roots,
+            loss_root,
+            values,
+            backward_lines,
+            zeros,
+            normalised,
         )
 
 
@@ -171,6 +187,22 @@ def _plain_object(value) -> bool:
     return isinstance(getattr(value, "__dict__", None), dict) and not callable(value)
 
 
+def _normalised_axis(value) -> tuple[int, int] | None:
+    """(length of the axis it sums to 1 along, length of the other) for a 2-D array of
+    probabilities normalised along exactly one axis, as a softmax's output is."""
+    if not (isinstance(value, np.ndarray) and value.ndim == 2 and value.dtype.kind == "f"):
+        return None
+    if value.size > 1_000_000 or min(value.shape) < 2 or value.shape[0] == value.shape[1]:
+        return None
+    if value.min() < 0 or value.max() > 1:
+        return None
+    ones = [bool(np.allclose(value.sum(axis=a), 1.0, rtol=0, atol=1e-6)) for a in (0, 1)]
+    if ones[0] == ones[1]:
+        return None
+    along = 0 if ones[0] else 1
+    return value.shape[along], value.shape[1 - along]
+
+
 def _scalar_values(local_vars: dict, into: dict[str, float]) -> None:
     for name, value in local_vars.items():
         if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
@@ -196,6 +228,8 @@ def trace_gradient(
     targets = _Targets(arrays)
     executed: dict[str, set[int]] = {}
     phase = {"backward": False}
+    seen_ids: dict[tuple[str, str], int] = {}
+    normalised: dict[str, list] = {}  # file -> [(line, key, axis length, other length)]
     in_backward: dict[str, set[int]] = {}
     roots: dict[str, dict[str, list]] = {}  # file -> array -> [(time, line, key)], in order
     loss_roots: dict[str, tuple] = {}
@@ -211,6 +245,11 @@ def trace_gradient(
         _, before = state.get(id(frame), (0, {}))
         now: dict[str, set[str]] = {}
         for key, value in _candidates(local_vars):
+            if id(value) != seen_ids.get((file, key)):  # a new value: is it a softmax?
+                seen_ids[(file, key)] = id(value)
+                axis = _normalised_axis(value)
+                if axis is not None and len(normalised.setdefault(file, [])) < MAX_PLACES:
+                    normalised[file].append((line, key, *axis))
             found = targets.matching(value)
             if loss is not None and _equals_number(value, loss):
                 found = found | {"<loss>"}
@@ -262,7 +301,10 @@ def trace_gradient(
     finally:
         sys.settrace(previous)
     zeros = targets.zero
-    return _trace_of(filename, source, executed, roots, loss_roots, scalars, in_backward, zeros)
+    trace = _trace_of(filename, source, executed, roots, loss_roots, scalars, in_backward, zeros)
+    if trace is None:
+        return None
+    return replace(trace, normalised=tuple(normalised.get(trace.filename, ())))
 
 
 def _equals_number(value, number: float) -> bool:
