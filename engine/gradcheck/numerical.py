@@ -232,6 +232,7 @@ class BaseEvaluation:
         # Chebyshev-Lobatto nodes: the ends +-T are sampled too, so a kink that any
         # actual shift reaches is seen (pre-activations move monotonically with t)
         tau = np.cos(np.pi * np.arange(INTERPOLATION_NODES) / (INTERPOLATION_NODES - 1))
+        tau[np.abs(tau) < 1e-12] = 0.0  # the middle node, cos(pi/2) up to rounding: exactly 0
         to_coefficients = np.linalg.inv(np.vander(tau, INTERPOLATION_NODES, increasing=True))
         widest_above = max(self.problem.layer_sizes[k + 2 :], default=1)
         per_unit = INTERPOLATION_NODES * self.problem.m * widest_above
@@ -248,6 +249,9 @@ class BaseEvaluation:
             units = np.arange(start, min(start + chunk, rows))
             samples, crossed = [], np.zeros(units.size, dtype=bool)
             for t in reach * tau:
+                if t == 0.0:  # L(0) - L(0): nothing to evaluate (a seventh of the passes)
+                    samples.append(np.zeros((units.size, self.problem.m)))
+                    continue
                 change, flipped = self._example_loss_changes(k, units, t)
                 samples.append(change)
                 crossed |= flipped
