@@ -54,6 +54,7 @@ class Statement:
     returns: list[set[str]] = field(default_factory=list)  # `return a, b`: element 0 reads a
     arguments: dict[str, set[str]] = field(default_factory=dict)  # f -> what f(...) passes
     passes_through: bool = False  # `return a, b`, `x = y`: moves values, changes none
+    loop_variables: set[str] = field(default_factory=set)  # `for t in ...`: t
 
     @property
     def reads_a_penalty(self) -> bool:
@@ -260,6 +261,7 @@ class _Program:
             header.end = node.iter.end_lineno or node.lineno
             header.defs = _written(node.target)
             header.uses = _read(node.iter)
+            header.loop_variables = header.defs
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 header.uses |= _read(item.context_expr)
@@ -289,12 +291,12 @@ class _Program:
         those that feed no statement of it (a backward step that lost its upstream
         gradient depends on no label either, but feeds only the gradients). None when no
         statement reads a name like those."""
-        written = {(s.scope, d) for s in self.statements for d in s.defs}
+        counters = {(s.scope, d) for s in self.statements for d in s.loop_variables}
         tainted = {
             key
             for s in self.ran
             for key in s.uses
-            if _names_a_target(key) and (s.scope, key) not in written  # given, not made
+            if _names_a_target(key) and (s.scope, key) not in counters  # a loop's t is no label
         }
         if not tainted:
             return None
