@@ -13,7 +13,9 @@ a one-cost-evaluation estimate) are skipped, and their ratio is to that estimate
 Next to them, the distance to the limit and to the peers: one analytic gradient
 (GradScope's backprop at the same theta, the mean of many calls, best of --repeat),
 the exact check over it (`exact/bp`), the exact check in a fresh Python process (one
-call after building the problem, best of --repeat processes) and its ratio to backprop,
+call after building the problem, best of --repeat processes) and its ratio to warm
+backprop (`fresh/bp`), one backprop in a fresh process (`fresh bp`) and the ratio of
+the two first calls (`f/fbp`),
 and, where torch imports, `torch.autograd.gradcheck` on the same cost written in torch
 (float64, one flat theta) in slow mode (every coordinate; skipped past --loop-limit by a
 one-forward estimate) and fast mode, and the screen over torch's fast mode (`scr/tfast`,
@@ -69,12 +71,16 @@ try:
 except ImportError:
     pass
 from engine.gradcheck.numerical import network_numerical_gradient
-from engine.network.model import make_problem
+from engine.network.model import gradient, make_problem
 problem = make_problem({sizes!r}, m={m}, seed=0, lamb=1.0)
 start = time.perf_counter()
-network_numerical_gradient(problem)
+{call}
 print(time.perf_counter() - start)
 """
+FRESH_CALLS = {
+    "exact": "network_numerical_gradient(problem)",
+    "backprop": "gradient(problem.theta, problem)",
+}
 
 
 def best(fn, repeat):
@@ -168,6 +174,7 @@ def main(argv=None) -> None:
         f"{'network':<18}{'m':>5}{'params':>10}{'seed loop':>12}{'approx_fprime':>20}"
         f"{'exact':>20}{'screen':>20}{'exact MB':>10}{'max dev':>10}"
         f"{'backprop':>10}{'exact/bp':>9}{'fresh':>9}{'fresh/bp':>9}"
+        f"{'fresh bp':>9}{'f/fbp':>7}"
         f"{'torch slow':>20}{'torch fast':>11}{'scr/tfast':>10}"
     )
     print(header)
@@ -206,20 +213,26 @@ def row(sizes, m, loop_limit: float, repeat: int, threads: int = 1, torch=None) 
         else f"{'-':>10}"
     )
     t_backprop = best_mean(lambda: gradient(problem.theta, problem), repeat)
-    t_fresh = min(fresh_exact(sizes, m, threads) for _ in range(repeat))
+    t_fresh = min(fresh_call("exact", sizes, m, threads) for _ in range(repeat))
+    t_fresh_backprop = min(fresh_call("backprop", sizes, m, threads) for _ in range(repeat))
     return (
         f"{'-'.join(map(str, sizes)):<18}{m:>5}{P:>10,}{loop_text}{scipy_text}"
         f"{t_exact:>9.3f} ({t_loop / t_exact:>6.0f}x){t_screen:>9.3f} "
         f"({t_loop / t_screen:>6.0f}x){memory:>10.0f}{deviation}"
         f"{duration(t_backprop):>10}{t_exact / t_backprop:>8.0f}x"
         f"{duration(t_fresh):>9}{t_fresh / t_backprop:>8.0f}x"
+        f"{duration(t_fresh_backprop):>9}{t_fresh / t_fresh_backprop:>6.1f}x"
         f"{torch_columns(problem, torch, loop_limit, repeat, t_screen)}"
     )
 
 
-def fresh_exact(sizes, m: int, threads: int) -> float:
-    """One exact check in a new interpreter (imports done, problem built, then timed)."""
-    script = FRESH_SCRIPT.format(root=str(ROOT), threads=threads, sizes=tuple(sizes), m=m)
+def fresh_call(what: str, sizes, m: int, threads: int) -> float:
+    """One exact check, or one backprop, in a new interpreter (imports done, problem
+    built, then timed): the first call pays what a warm loop hides (page faults on new
+    memory, numpy's and CPython's first-call set-up)."""
+    script = FRESH_SCRIPT.format(
+        root=str(ROOT), threads=threads, sizes=tuple(sizes), m=m, call=FRESH_CALLS[what]
+    )
     env = dict(os.environ)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)

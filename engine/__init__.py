@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import importlib
 
+from engine.memory import reuse_freed_memory
+
+reuse_freed_memory()
+
 _HOMES = {
     "BUGS": "engine.bugs.catalogue",
     "SEED_BUGS": "engine.bugs.catalogue",

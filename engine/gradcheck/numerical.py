@@ -5,18 +5,25 @@ analytic side's pieces would share its bugs. Two paths give the same numbers:
 
 * `loop_gradient`: the seed's `computeNumericalGradient`, for any black-box J(theta).
 * `network_numerical_gradient`: for the built-in network. Perturbing Theta_l[i, j]
-  moves only unit i of layer l+1, by +-e * a_l[:, j]; so all perturbations of a
-  matrix are evaluated at once, batched in chunks, re-running only the layers above
-  the perturbed unit. Each perturbed cost is still a whole forward evaluation
-  J(theta +- e), summed like the loop's, so it carries the loop's rounding too.
+  moves only unit i of layer l+1, by +-e * a_l[:, j]. In float64 each example's loss
+  is a polynomial in that shift (`engine.gradcheck.taylor`, from values of the
+  implementation's own activation and loss), so all of a matrix's finite differences
+  are a few matrix products; the series is checked to have converged to round-off, and
+  where it has not (large eps or inputs) the costs are evaluated instead. The
+  "batched" path (float32's) evaluates every perturbed cost J(theta +- e), re-running
+  only the layers above the perturbed unit, summed like the loop's, so it carries the
+  loop's rounding too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, cached_property
 
 import numpy as np
 
+from engine.gradcheck.taylor import DEGREES, LossSeries, next_term, taylor_degree
 from engine.network.model import Problem, add_bias, example_losses, forward, regularization_sum
 from engine.network.pieces import CORRECT, Implementation, Stencil
 
@@ -118,16 +125,19 @@ def network_numerical_gradient(
     flips the sign of some ReLU pre-activation, so the difference straddles a kink
     and may legitimately disagree with the analytic (sub)gradient.
 
-    `path`: "interpolated" (float64 default) samples each example's loss as a function
-    of one unit's pre-activation shift at a few points and evaluates its interpolating
-    polynomial at every +-e*a[n, j] at once; "batched" evaluates every perturbed cost
-    in full, summed like the loop (the float32 default, where the loop's own round-off
-    is the point). Both equal the seed's loop to within its round-off.
+    `path`: "interpolated" (float64 default) takes each example's loss as a Taylor
+    series in one unit's pre-activation shift and applies the stencil to it at every
+    +-e*a[n, j] at once (a matrix whose series has not converged at this eps falls
+    back to the batched path); "batched" evaluates every perturbed cost in full, summed
+    like the loop (the float32 default, where the loop's own round-off is the point).
+    Both equal the seed's loop to within its round-off.
     """
     if path == "auto":
         path = "interpolated" if impl.dtype == np.float64 else "batched"
     if path not in ("interpolated", "batched"):
         raise ValueError(f"path must be 'auto', 'interpolated' or 'batched', got {path!r}")
+    if path == "interpolated" and impl.dtype != np.float64:
+        raise ValueError("the interpolated path is float64; a float32 check is batched")
     net = BaseEvaluation(problem, impl)
     eps = impl.dtype(eps)
     grad = np.zeros(problem.layout.n_params, dtype=impl.dtype)
@@ -135,21 +145,20 @@ def network_numerical_gradient(
     offsets = problem.layout.offsets
     done = 0
     for k, (rows, cols) in enumerate(problem.layout.shapes):
-        widest_above = max([rows] + [s for s in problem.layer_sizes[k + 2 :]])
-        flat_all = np.arange(rows * cols)
         if path == "interpolated":
-            block, kinky_units = net.interpolated_matrix(k, eps, chunk_elements)
-            grad[offsets[k] : offsets[k + 1]] = block.ravel()
-            redo = flat_all[np.repeat(kinky_units, cols)]
+            block = grad[offsets[k] : offsets[k + 1]].reshape(rows, cols)
+            kinky_units = net.series_matrix(k, eps, chunk_elements, out=block)
+            if kinky_units is None:
+                evaluated = np.arange(rows * cols)
+            elif kinky_units.any():
+                evaluated = np.flatnonzero(np.repeat(kinky_units, cols))
+            else:
+                evaluated = None
         else:
-            redo = flat_all
-        chunk = max(1, chunk_elements // (problem.m * widest_above))
-        for start in range(0, redo.size, chunk):
-            flat = redo[start : start + chunk]
-            values, kinked = net.perturbed_costs(k, flat, impl.stencil, eps)
-            total = sum(impl.dtype(w) * v for w, v in zip(impl.stencil.weights, values))
-            grad[offsets[k] + flat] = total / eps
-            kinks[offsets[k] + flat] = kinked
+            evaluated = np.arange(rows * cols)
+        if evaluated is not None:
+            matrix = slice(offsets[k], offsets[k + 1])
+            evaluate_entries(net, k, evaluated, eps, grad[matrix], kinks[matrix], chunk_elements)
         done += rows * cols
         if progress is not None:
             progress(done, problem.layout.n_params)
@@ -157,7 +166,20 @@ def network_numerical_gradient(
     return grad, kinks
 
 
-INTERPOLATION_NODES = 7  # a degree-6 polynomial: exact far below round-off for |t| <= e
+def evaluate_entries(net, k: int, entries, eps, out, kinks, chunk_elements: int) -> None:
+    """The batched path for some flat `entries` of Theta_k: each perturbed cost
+    evaluated, re-running the layers above; written into the matrix's slices of the
+    gradient (`out`) and of the kink flags."""
+    impl, problem = net.impl, net.problem
+    rows = net.thetas[k].shape[0]
+    widest_above = max([rows] + [s for s in problem.layer_sizes[k + 2 :]])
+    chunk = max(1, chunk_elements // (problem.m * widest_above))
+    for start in range(0, entries.size, chunk):
+        flat = entries[start : start + chunk]
+        values, kinked = net.perturbed_costs(k, flat, impl.stencil, eps)
+        total = sum(impl.dtype(w) * v for w, v in zip(impl.stencil.weights, values))
+        out[flat] = total / eps
+        kinks[flat] = kinked
 
 
 class BaseEvaluation:
@@ -168,17 +190,23 @@ class BaseEvaluation:
         dtype = impl.dtype
         self.X = problem.X.astype(dtype, copy=False)
         self.Y = problem.one_hot(dtype)
-        self.thetas = problem.layout.split(problem.theta.astype(dtype))
+        self.thetas = problem.layout.split(problem.theta.astype(dtype, copy=False))
         self.f, _ = impl.hidden_activation(problem.activation)
         self.tracks_kinks = problem.activation == "relu"
         self.A, self.Z = forward(self.thetas, self.X, problem.activation, impl)
         self.output_losses = example_losses(self.Z[-1], self.Y, impl)
         self.data_total = np.sum(self.output_losses)
-        self.example_totals = np.sum(self.output_losses, axis=1)
         self.reg_factor = impl.cost_reg_factor(problem.lamb, problem.m)
-        self.reg_total = regularization_sum(self.thetas, impl)
         self.reg_masks = [impl.cost_regularized(t) for t in self.thetas]
-        self.base_cost = self.data_total / problem.m + self.reg_factor * self.reg_total
+
+    @cached_property
+    def reg_total(self):
+        """The penalty's sum of squares (the batched path's costs need it; the series don't)."""
+        return regularization_sum(self.thetas, self.impl)
+
+    @cached_property
+    def base_cost(self):
+        return self.data_total / self.problem.m + self.reg_factor * self.reg_total
 
     def perturbed_costs(self, k: int, flat: np.ndarray, stencil: Stencil, eps):
         """J at each stencil step for the entries `flat` of Theta_k; and kink flags."""
@@ -217,85 +245,115 @@ class BaseEvaluation:
         data = np.sum(example_losses(z, self.Y[None], self.impl), axis=(1, 2))
         return data, crossed
 
-    def interpolated_matrix(self, k: int, eps, chunk_elements: int):
-        """All finite differences of Theta_k from a few forward passes per unit.
+    def series_matrix(self, k: int, eps, chunk_elements: int, out: np.ndarray):
+        """All finite differences of Theta_k, written into `out`, from each example's
+        loss as a polynomial in one unit's shift.
 
-        Each example's loss, as a function of the shift t of unit i's pre-activation,
-        is sampled at Chebyshev-Lobatto nodes in [-T, T] (T = e * max|a|) and interpolated;
-        the stencil is then applied to the polynomial at t = s * e * a[n, j] for every
-        j at once, which is a few matrix products. Returns the (rows, cols) block and
-        the units whose shifts crossed a ReLU kink (to be redone the batched way).
+        L_n(t) - L_n(0), unit i of layer k+1 shifted by t, comes as Taylor coefficients
+        c_p in tau = t / T for |t| <= T = e * max|s a| (`LossSeries`). The stencil at
+        t = s e a[n, j] for every j is then one matrix product over (power, example):
+        sum_p M_p c_p[n, i] (e a[n, j] / T)^p / (e m), M_p = sum_k w_k s_k^p, over the
+        powers the stencil keeps (odd ones for central differences) whose whole term
+        exceeds a thousandth of the cost's round-off. Returns the units whose shifts
+        may cross a ReLU kink (to be redone the batched way). `out` is written in
+        place: fresh blocks of this size made the check page-fault bound.
         """
-        rows, cols = self.thetas[k].shape
         a = self.A[k]
-        reach = eps * max(float(np.abs(a).max()), 1e-300)
-        # Chebyshev-Lobatto nodes: the ends +-T are sampled too, so a kink that any
-        # actual shift reaches is seen (pre-activations move monotonically with t)
-        tau = np.cos(np.pi * np.arange(INTERPOLATION_NODES) / (INTERPOLATION_NODES - 1))
-        tau[np.abs(tau) < 1e-12] = 0.0  # the middle node, cos(pi/2) up to rounding: exactly 0
-        to_coefficients = np.linalg.inv(np.vander(tau, INTERPOLATION_NODES, increasing=True))
-        widest_above = max(self.problem.layer_sizes[k + 2 :], default=1)
-        per_unit = INTERPOLATION_NODES * self.problem.m * widest_above
-        chunk = max(1, chunk_elements // per_unit)
-        stencil = self.impl.stencil
-        moments = [
-            sum(w * s**p for w, s in zip(stencil.weights, stencil.steps))
-            for p in range(INTERPOLATION_NODES)
+        moments = self._moments
+        reach = eps * moments.largest_step * max(float(np.abs(a).max()), 1e-300)
+        data_cost = abs(float(self.data_total)) / self.problem.m
+        negligible = 1e-3 * np.finfo(np.float64).eps * max(data_cost, 1.0) / eps
+        scale = 1.0 / (eps * self.problem.m)
+        degree = taylor_degree(reach, moments.central)
+        while True:
+            coefficients, kinky = self._series.coefficients(k, reach, degree, chunk_elements)
+            sizes = (np.abs(coefficients).sum(axis=1).max(axis=1) * scale).tolist()
+            step = 2 if moments.central else 1
+            if next_term(sizes, moments.central) * abs(moments.of_powers[degree + step]) < (
+                negligible
+            ):
+                break
+            if degree == DEGREES[-1]:
+                return None  # the loss is no polynomial at this reach: evaluate costs
+            degree = DEGREES[DEGREES.index(degree) + 1]
+        kept = [  # |tau| <= 1, so sizes bound each power's whole term
+            (power, moments.of_powers[power] * scale)
+            for power, size in enumerate(sizes, start=1)
+            if size * abs(moments.of_powers[power]) >= negligible
         ]
-        scaled = eps * a / reach  # (m, cols), |scaled| <= 1
-        block = np.zeros((rows, cols))
-        kinky = np.zeros(rows, dtype=bool)
-        for start in range(0, rows, chunk):
-            units = np.arange(start, min(start + chunk, rows))
-            samples, crossed = [], np.zeros(units.size, dtype=bool)
-            for t in reach * tau:
-                if t == 0.0:  # L(0) - L(0): nothing to evaluate (a seventh of the passes)
-                    samples.append(np.zeros((units.size, self.problem.m)))
-                    continue
-                change, flipped = self._example_loss_changes(k, units, t)
-                samples.append(change)
-                crossed |= flipped
-            coefficients = np.tensordot(to_coefficients, np.stack(samples), axes=(1, 0))
-            power = np.ones_like(scaled)
-            for p in range(1, INTERPOLATION_NODES):
-                power = power * scaled
-                if moments[p] != 0:
-                    block[units] += moments[p] * (coefficients[p] @ power)
-            kinky[units] = crossed
-        block /= eps * self.problem.m
-        block += self._penalty_differences(k, eps)
-        return block, kinky
+        if kept:
+            left = np.empty((len(kept),) + coefficients.shape[1:])
+            right = np.empty((len(kept),) + a.shape)
+            scaled = a * (eps / reach)
+            for row, (power, weight) in enumerate(kept):
+                np.multiply(coefficients[power - 1], weight, out=left[row])
+                np.power(scaled, power, out=right[row])
+            np.matmul(left.reshape(-1, left.shape[2]).T, right.reshape(-1, a.shape[1]), out=out)
+        else:
+            out[:] = 0.0
+        self._add_penalty_differences(k, eps, out)
+        return kinky
 
-    def _penalty_differences(self, k: int, eps):
-        """The stencil applied to the penalty directly: factor * sum w ((t + s e)^2 - t^2) / e."""
-        theta = self.thetas[k]
-        total = sum(
-            w * ((theta + s * eps) ** 2 - theta**2)
-            for w, s in zip(self.impl.stencil.weights, self.impl.stencil.steps)
-        )
-        return np.where(self.reg_masks[k], self.reg_factor * total / eps, 0.0)
+    @cached_property
+    def _moments(self) -> StencilMoments:
+        return stencil_moments(self.impl.stencil)
 
-    def _example_loss_changes(self, k: int, units: np.ndarray, t: float):
-        """L_n(t) - L_n(0) per (unit, example): unit i of layer k+1 shifted by t."""
-        z_unit = self.Z[k][:, units].T + t  # (units, m)
-        if k == len(self.thetas) - 1:
-            y_unit = self.Y[:, units].T
-            new = example_losses(z_unit, y_unit, self.impl)
-            return new - self.output_losses[:, units].T, np.zeros(units.size, dtype=bool)
-        crossed = self._crosses_kink(z_unit, self.Z[k][:, units].T)
-        change = self.f(z_unit) - self.A[k + 1][:, units + 1].T
-        z = (
-            self.Z[k + 1][None]
-            + change[:, :, None] * self.thetas[k + 1][:, units + 1].T[:, None, :]
+    @cached_property
+    def _series(self) -> LossSeries:
+        return LossSeries(
+            self.f, self._losses, self.Z, self._values, self.thetas, self.tracks_kinks
         )
-        for layer in range(k + 2, len(self.thetas)):
-            crossed |= self._crosses_kink(z, self.Z[layer - 1][None])
-            z = add_bias(self.f(z)) @ self.thetas[layer].T
-        new = np.sum(example_losses(z, self.Y[None], self.impl), axis=2)
-        return new - self.example_totals[None], crossed
+
+    @cached_property
+    def _values(self):
+        """f(Z[l]) for each hidden layer (A[l+1] without its bias), the losses on top."""
+        return [a[:, 1:] for a in self.A[1:]] + [self.output_losses]
+
+    def _losses(self, z_out):
+        return example_losses(z_out, self.Y, self.impl)
+
+    def _add_penalty_differences(self, k: int, eps, out, rows_per_pass: int = 256):
+        """The stencil applied to the penalty, added to `out` a few rows at a time.
+
+        factor * sum_k w_k ((t + s_k e)^2 - t^2) / e is exactly
+        factor * (2 t sum w s + e sum w s^2): the finite difference in closed form,
+        with no cost to evaluate and no whole-matrix temporaries.
+        """
+        moments = self._moments
+        linear = 2 * moments.of_powers[1] * self.reg_factor
+        constant = eps * moments.of_powers[2] * self.reg_factor
+        theta, mask = self.thetas[k], self.reg_masks[k]
+        for start in range(0, theta.shape[0], rows_per_pass):
+            rows = slice(start, start + rows_per_pass)
+            change = theta[rows] * linear
+            change += constant
+            change *= mask[rows]
+            out[rows] += change
 
     def _crosses_kink(self, z_new, z_old) -> np.ndarray:
         if not self.tracks_kinks:
             return np.zeros(z_new.shape[0], dtype=bool)
         flipped = (z_new > 0) != (z_old > 0)
         return flipped.reshape(z_new.shape[0], -1).any(axis=1)
+
+
+@dataclass(frozen=True)
+class StencilMoments:
+    """M_p = sum_k w_k s_k**p for p = 0..MAX: what the stencil makes of a t**p term."""
+
+    of_powers: tuple[float, ...]
+    largest_step: float
+
+    @property
+    def central(self) -> bool:
+        """Even powers cancel (M_0 = M_2 = 0), as in central differences."""
+        return self.of_powers[0] == 0 and self.of_powers[2] == 0
+
+
+@cache
+def stencil_moments(stencil: Stencil, highest: int = 12) -> StencilMoments:
+    powers = tuple(
+        float(sum(w * s**p for w, s in zip(stencil.weights, stencil.steps)))
+        for p in range(highest + 1)
+    )
+    return StencilMoments(powers, max(abs(s) for s in stencil.steps))

@@ -16,17 +16,16 @@ import numpy as np
 
 from engine.bugs.catalogue import BUGS, implementation_with
 from engine.diagnosis.reproduction import MAX_BUGS_PER_SIDE, NUMERICAL_SAMPLE, searched_bugs
-from engine.gradcheck.numerical import INTERPOLATION_NODES
 from engine.gradcheck.sweep import default_eps_grid, sweep_curves
 from engine.network.layout import Layout
 from engine.network.pieces import Implementation
 from engine.scenario.settings import Scenario
 
 # One cost model for every page's work, calibrated on 2 cores (process time, one BLAS
-# thread). The fast numerical paths: per evaluation and example, each re-evaluated unit
-# costs ~3.5e-8 s (activation, cross-entropy), each multiply-add of a re-run layer
-# ~1.5e-9 s. Against the real path: 400-25-10, m = 100 is estimated at 0.8 s (took
-# 0.72 s); deeper nets are overestimated up to 2.5x, the safe side. Plain passes (the
+# thread). The numerical paths: per evaluation and example, each re-evaluated unit
+# costs ~3.5e-8 s (activation, cross-entropy), each elementwise multiply-add ~1.5e-9 s.
+# The series path against its real time (one thread): 400-25-10, m = 100, estimated
+# 1.1 ms (took 0.8 to 1 ms); 1000-990-10 34 ms (17 to 21 ms), the safe side. Plain passes (the
 # cost, backprop, fmin_cg's evaluations) run as BLAS matrix products: ~1e-10 s per
 # multiply-add and ~1.2e-8 s per unit and example (fitted on nine networks from 3-5-3
 # to 20-1000-1000-10; 1x to 2.3x over). Small networks are all Python overhead: fixed
@@ -37,6 +36,8 @@ SECONDS_PER_PASS_UNIT = 1.2e-8
 SECONDS_PER_DENSE_MULTIPLY_ADD = 1e-10
 SECONDS_PER_PARAMETER = 2e-8  # comparing, noise floor and level-1 patterns, per parameter
 OVERHEAD_SECONDS = {"pass": 4e-5, "numerical": 3e-4, "check": 4e-4, "diagnosis": 1.5e-3}
+SERIES_DEGREE = 3  # the series' usual degree at eps = 1e-4 (central; forward: 5)
+SERIES_EPS_LIMIT = 0.03  # past this, the sweep's eps = 0.1 included, costs are evaluated
 MAX_SECONDS = 30.0
 MAX_BYTES = 2 * 1024**3
 MAX_PARAMS = 2_000_000  # what the app's views (tables, figures) are built to show
@@ -124,20 +125,48 @@ def _stencil_steps(impl: Implementation) -> int:
     return sum(step != 0.0 for step in impl.stencil.steps)
 
 
-def _numerical_gradient(sizes, m: int, checker: Implementation) -> Workload:
-    """One `network_numerical_gradient` on the path the checker's dtype and stencil choose.
+def _numerical_gradient(sizes, m: int, checker: Implementation, eps: float = 1e-4) -> Workload:
+    """One `network_numerical_gradient` on the path the checker's dtype and eps choose.
 
-    float64 interpolates (a few shifted forward passes per unit, then matrix products);
-    float32 evaluates every perturbed cost ("batched"): two per entry, one when forward.
+    float64 takes each example's loss as a series in one unit's shift: the activation
+    and the loss sampled at degree + 1 points per entry of each layer at and above the
+    unit, a few matrix products for the layer just above it, compositions per
+    (example, unit, output) higher up, and the stencil as one product per kept power
+    over the matrix. Past SERIES_EPS_LIMIT (inputs scaled to about 1), the series may
+    not converge and the costs are evaluated ("batched"), as float32 always does:
+    two per entry, one when forward, re-running the layers above the entry's unit.
     """
+    if checker.dtype == np.float32 or eps > SERIES_EPS_LIMIT:
+        return _batched_numerical_gradient(sizes, m, checker)
     n_matrices = len(sizes) - 1
-    batched = checker.dtype == np.float32
+    central = _stencil_steps(checker) == 2
+    degree = SERIES_DEGREE if central else SERIES_DEGREE + 2
+    kept_powers = (degree + 1) // 2 if central else degree
+    units, madds, dense = 0.0, 0.0, 0.0
+    for k in range(n_matrices):
+        rows, cols = sizes[k + 1], sizes[k] + 1
+        units += (degree + 1) * m * sum(sizes[k + 1 :])  # the local fits
+        dense += kept_powers * rows * m * cols
+        if k + 2 < n_matrices:  # a rank-one step over the next layer, one product per power
+            dense += degree * m * sizes[k + 3] * sizes[k + 2] * rows
+            madds += degree**2 * m * rows * sum(sizes[k + 3 :])  # compositions above
+    return replace(
+        _nothing(sizes, m),
+        unit_evaluations=units,
+        multiply_adds=madds,
+        dense_multiply_adds=dense,
+        overhead_seconds=OVERHEAD_SECONDS["numerical"],
+    )
+
+
+def _batched_numerical_gradient(sizes, m: int, checker: Implementation) -> Workload:
+    """Every perturbed cost evaluated: the layers above each entry's unit, per example."""
+    n_matrices = len(sizes) - 1
     steps = _stencil_steps(checker)
     units, madds = 0.0, 0.0
     for k in range(n_matrices):
         rows, cols = sizes[k + 1], sizes[k] + 1
-        # evaluations of the perturbed unit's layers above, per example
-        evaluations = (steps * cols if batched else INTERPOLATION_NODES) * rows * m
+        evaluations = steps * cols * rows * m
         if k == n_matrices - 1:
             units += evaluations  # one output unit moves
         else:
@@ -147,8 +176,6 @@ def _numerical_gradient(sizes, m: int, checker: Implementation) -> Workload:
                 sizes[k + 2]
                 + sum(sizes[layer] * sizes[layer + 1] for layer in range(k + 2, n_matrices))
             )
-        if not batched:  # the polynomial applied to every column: matrix products
-            madds += 0.1 * (INTERPOLATION_NODES - 1) * rows * m * cols
     return replace(
         _nothing(sizes, m),
         unit_evaluations=units,
@@ -169,7 +196,7 @@ def _passes(sizes, m: int, costs: float = 0, gradients: float = 0) -> Workload:
     )
 
 
-def _exact_check(sizes, m: int, bugs) -> Workload:
+def _exact_check(sizes, m: int, bugs, eps: float = 1e-4) -> Workload:
     """`check_problem`: backprop, the cost, the numerical gradient and the comparison."""
     n = Layout.from_layer_sizes(sizes).n_params
     comparison = replace(
@@ -177,7 +204,7 @@ def _exact_check(sizes, m: int, bugs) -> Workload:
         overhead_seconds=OVERHEAD_SECONDS["check"] + n * SECONDS_PER_PARAMETER,
     )
     checker = implementation_with(bugs)
-    return _numerical_gradient(sizes, m, checker) + _passes(sizes, m, 1, 1) + comparison
+    return _numerical_gradient(sizes, m, checker, eps) + _passes(sizes, m, 1, 1) + comparison
 
 
 def _loop_check(sizes, m: int, bugs) -> Workload:
@@ -234,7 +261,7 @@ def _diagnosis(sizes, m: int, bugs, activation: str) -> Workload:
 
 
 def _check_work(scenario: Scenario) -> Workload:
-    return _exact_check(scenario.layer_sizes, scenario.m, scenario.bugs)
+    return _exact_check(scenario.layer_sizes, scenario.m, scenario.bugs, scenario.eps)
 
 
 def _loop_work(scenario: Scenario) -> Workload:
@@ -245,13 +272,15 @@ def _loop_work(scenario: Scenario) -> Workload:
 def _sweep_work(scenario: Scenario) -> Workload:
     """`epsilon_sweep`: each curve (4, and "your check" when bugs are on) runs backprop
     once and the numerical gradient once per eps of the grid."""
-    n_eps = len(default_eps_grid())
+    grid = default_eps_grid()
+    n_eps = len(grid)
     curves = [impl for _, impl in sweep_curves(scenario.bugs)]
     sizes, m = scenario.layer_sizes, scenario.m
     work = _nothing(sizes, m)
     for checker in curves:
         work = work + _passes(sizes, m, gradients=1)
-        work = work + _numerical_gradient(sizes, m, checker).times(n_eps)
+        for eps in grid:
+            work = work + _numerical_gradient(sizes, m, checker, float(eps))
     return replace(
         work,
         what=f"the epsilon sweep ({len(curves)} curves x {n_eps} eps = "
