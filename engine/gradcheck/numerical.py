@@ -195,7 +195,7 @@ class BaseEvaluation:
         self.tracks_kinks = problem.activation == "relu"
         self.A, self.Z = forward(self.thetas, self.X, problem.activation, impl)
         self.output_losses = example_losses(self.Z[-1], self.Y, impl)
-        self.data_total = np.sum(self.output_losses)
+        self.data_total = self.output_losses.sum()
         self.reg_factor = impl.cost_reg_factor(problem.lamb, problem.m)
         self.reg_masks = [impl.cost_regularized(t) for t in self.thetas]
 
