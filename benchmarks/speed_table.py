@@ -6,17 +6,18 @@
 For each network: the seed's coordinate loop (central), scipy's approx_fprime
 (forward), GradScope's exact numerical gradient (every coordinate, central) and
 GradScope's fast screen (localises a wrong gradient to a matrix's bias column or
-weights). Times are the best of a few runs, and ratios are against the seed loop
+weights). The exact check, the screen, backprop and torch's fast mode are timed alike:
+the mean of many calls (about 0.2 s of them), best of --repeat rounds; the loops and
+torch's slow mode, single calls, best of --repeat. Ratios are against the seed loop
 measured in the same run. Loops that would take longer than --loop-limit seconds (by
 a one-cost-evaluation estimate) are skipped, and their ratio is to that estimate.
 
 Next to them, the distance to the limit and to the peers: one analytic gradient
-(GradScope's backprop at the same theta, the mean of many calls, best of --repeat),
-the exact check over it (`exact/bp`), the exact check in a fresh Python process (one
-call after building the problem, best of --repeat processes) and its ratio to warm
-backprop (`fresh/bp`), one backprop in a fresh process (`fresh bp`) and the ratio of
-the two first calls (`f/fbp`),
-and, where torch imports, `torch.autograd.gradcheck` on the same cost written in torch
+(GradScope's backprop at the same theta), the exact check over it (`exact/bp`), the
+exact check in a fresh Python process (one call after building the problem, best of
+--repeat processes) and its ratio to warm backprop (`fresh/bp`), one backprop in a
+fresh process (`fresh bp`) and the ratio of the two first calls (`f/fbp`), and, where
+torch imports, `torch.autograd.gradcheck` on the same cost written in torch
 (float64, one flat theta) in slow mode (every coordinate; skipped past --loop-limit by a
 one-forward estimate) and fast mode, and the screen over torch's fast mode (`scr/tfast`,
 below 1 when the screen is faster). The torch cost's autograd gradient is first compared
@@ -168,7 +169,7 @@ def main(argv=None) -> None:
     )
     print(
         f"{platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__} (BLAS {blas}), "
-        f"{torch_text}; seconds (ratio to the seed loop); best of {args.repeat}"
+        f"{torch_text}; seconds (ratio to the seed loop); best of {args.repeat} rounds"
     )
     header = (
         f"{'network':<18}{'m':>5}{'params':>10}{'seed loop':>12}{'approx_fprime':>20}"
@@ -204,8 +205,9 @@ def row(sizes, m, loop_limit: float, repeat: int, threads: int = 1, torch=None) 
         scipy_text = f"{t_scipy:>9.3f} ({t_loop / t_scipy:>6.1f}x)"
     else:
         scipy_text = f"{'skipped':>20}"
-    t_exact, (exact, _) = best(lambda: network_numerical_gradient(problem), repeat)
-    t_screen, _ = best(lambda: screen_problem(problem, ["bias-regularized"]), repeat)
+    exact, _ = network_numerical_gradient(problem)
+    t_exact = best_mean(lambda: network_numerical_gradient(problem), repeat)
+    t_screen = best_mean(lambda: screen_problem(problem, ["bias-regularized"]), repeat)
     memory = peak_megabytes(lambda: network_numerical_gradient(problem))
     deviation = (
         f"{np.abs(exact - reference).max() / np.abs(reference).max():>10.1e}"
@@ -217,10 +219,10 @@ def row(sizes, m, loop_limit: float, repeat: int, threads: int = 1, torch=None) 
     t_fresh_backprop = min(fresh_call("backprop", sizes, m, threads) for _ in range(repeat))
     return (
         f"{'-'.join(map(str, sizes)):<18}{m:>5}{P:>10,}{loop_text}{scipy_text}"
-        f"{t_exact:>9.3f} ({t_loop / t_exact:>6.0f}x){t_screen:>9.3f} "
-        f"({t_loop / t_screen:>6.0f}x){memory:>10.0f}{deviation}"
-        f"{duration(t_backprop):>10}{t_exact / t_backprop:>8.0f}x"
-        f"{duration(t_fresh):>9}{t_fresh / t_backprop:>8.0f}x"
+        f"{duration(t_exact):>9} ({t_loop / t_exact:>7.0f}x){duration(t_screen):>9} "
+        f"({t_loop / t_screen:>7.0f}x){memory:>10.1f}{deviation}"
+        f"{duration(t_backprop):>10}{t_exact / t_backprop:>8.1f}x"
+        f"{duration(t_fresh):>9}{t_fresh / t_backprop:>8.1f}x"
         f"{duration(t_fresh_backprop):>9}{t_fresh / t_fresh_backprop:>6.1f}x"
         f"{torch_columns(problem, torch, loop_limit, repeat, t_screen)}"
     )
@@ -291,7 +293,8 @@ def torch_columns(problem, torch, loop_limit: float, repeat: int, t_screen: floa
         slow_text = f"{t_slow:.3f}" + ("" if ok else " FAIL")
     else:
         slow_text = f"skipped (est {estimate:.0f}s)"
-    t_fast, ok = best(lambda: check(True), repeat)
+    ok = check(True)
+    t_fast = best_mean(lambda: check(True), repeat)
     fast_text = duration(t_fast) + ("" if ok else " FAIL")
     return f"{slow_text:>20}{fast_text:>11}{t_screen / t_fast:>9.2f}x"
 

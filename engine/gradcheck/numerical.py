@@ -265,8 +265,12 @@ class BaseEvaluation:
         negligible = 1e-3 * np.finfo(np.float64).eps * max(data_cost, 1.0) / eps
         scale = 1.0 / (eps * self.problem.m)
         degree = taylor_degree(reach, moments.central)
+        output_scale = max(float(np.abs(self.A[-1]).max()), 1.0)
+        loss_reach = eps * moments.largest_step * output_scale  # the output layer's own
         while True:
-            coefficients, kinky = self._series.coefficients(k, reach, degree, chunk_elements)
+            coefficients, kinky = self._series.coefficients(
+                k, reach, degree, chunk_elements, loss_reach
+            )
             sizes = (np.abs(coefficients).sum(axis=1).max(axis=1) * scale).tolist()
             step = 2 if moments.central else 1
             if next_term(sizes, moments.central) * abs(moments.of_powers[degree + step]) < (

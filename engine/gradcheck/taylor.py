@@ -190,6 +190,22 @@ class LossSeries:
     def __init__(self, f, loss, Z, values, thetas, kinked: bool):
         self.f, self.loss, self.Z, self.values = f, loss, Z, values
         self.thetas, self.kinked = thetas, kinked
+        self._loss_fits = {}  # degree -> (radius, the loss's series in d)
+
+    def _loss_series(self, reach: float, degree: int, shared_reach: float = 0.0):
+        """The loss's series in d at the output, for |d| <= reach.
+
+        One fit serves the output layer's own shifts and the layer below's: made at
+        the larger reach (`shared_reach` is the other one), it holds for both, and the
+        cross-entropy is evaluated once instead of twice (a tenth of a small check).
+        """
+        cached = self._loss_fits.get(degree)
+        if cached is not None and reach <= cached[0] <= 1e3 * max(reach, SAFE_FIT_RADIUS):
+            return cached[1]
+        radius = max(reach, shared_reach, SAFE_FIT_RADIUS)
+        series = self._series(-1, radius, degree)
+        self._loss_fits[degree] = (radius, series)
+        return series
 
     def _series(self, layer: int, radius, degree: int, unit=1.0) -> np.ndarray:
         """The local series of layer `layer`'s piece: the activation, or the loss on top."""
@@ -197,16 +213,18 @@ class LossSeries:
         g = self.loss if layer == len(self.Z) - 1 else self.f
         return local_series(g, self.Z[layer], radius, degree, unit, base=self.values[layer])
 
-    def coefficients(self, k: int, reach: float, degree: int, chunk_elements: int):
+    def coefficients(self, k, reach: float, degree: int, chunk_elements: int, loss_reach=0.0):
         """(R, m, units) coefficients of L_n(reach tau) - L_n(0), unit i of Z[k] shifted.
 
         Also returns a bool per unit: some shift in reach may cross a ReLU kink, so the
         series does not hold there (the caller evaluates those units another way).
+        `loss_reach` is the output layer's own reach, for one fit of the loss to serve it.
         """
         last = len(self.thetas) - 1
         if k == last:
-            own = self._series(k, reach, degree, unit=reach)
-            return own, np.zeros(self.Z[k].shape[1], dtype=bool)
+            own = self._loss_series(reach, degree)
+            scaled = own * np.array([reach**r for r in range(1, degree + 1)])[:, None, None]
+            return scaled, np.zeros(self.Z[k].shape[1], dtype=bool)
         if self.kinked:
             radius, kinky = self._kink_safe(self.Z[k], np.full(self.Z[k].shape, reach))
         else:
@@ -214,7 +232,7 @@ class LossSeries:
         u = self._series(k, radius, degree, unit=reach)
         weights = self.thetas[k + 1][:, 1:]  # (next units, units)
         if k + 1 == last:
-            return self._into_the_loss(u, weights), kinky
+            return self._into_the_loss(u, weights, loss_reach), kinky
         u_reach = reach_of(u)  # (m, units): |u| <= u_reach for |tau| <= 1
         step, crossing = self._rank_one_step(k, u_reach, weights, degree)
         kinky |= crossing
@@ -233,10 +251,10 @@ class LossSeries:
             kinky[part] |= crossed
         return out, kinky
 
-    def _into_the_loss(self, u, weights):
+    def _into_the_loss(self, u, weights, loss_reach: float):
         """Unit feeding the output: L = sum_c sum_q gamma_q[n, c] (w_ci u)^q."""
         reach = np.abs(weights).max() * largest_reach(u)
-        gamma = self._series(-1, max(reach, SAFE_FIT_RADIUS), u.shape[0])
+        gamma = self._loss_series(reach, u.shape[0], shared_reach=loss_reach)
         out = np.zeros_like(u)
         for q, power in enumerate(powers_of(u)):  # u**(q+1) starts at degree q+1
             out[q:] += (gamma[q] @ weights ** (q + 1))[None] * power[q:]
