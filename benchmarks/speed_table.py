@@ -176,7 +176,7 @@ def main(argv=None) -> None:
         f"{'exact':>20}{'screen':>20}{'exact MB':>10}{'max dev':>10}"
         f"{'backprop':>10}{'exact/bp':>9}{'fresh':>9}{'fresh/bp':>9}"
         f"{'fresh bp':>9}{'f/fbp':>7}"
-        f"{'torch slow':>20}{'torch fast':>11}{'scr/tfast':>10}"
+        f"{'torch slow':>22}{'torch fast':>11}{'scr/tfast':>10}"
     )
     print(header)
     with limits:
@@ -296,7 +296,7 @@ def torch_columns(problem, torch, loop_limit: float, repeat: int, t_screen: floa
     ok = check(True)
     t_fast = best_mean(lambda: check(True), repeat)
     fast_text = duration(t_fast) + ("" if ok else " FAIL")
-    return f"{slow_text:>20}{fast_text:>11}{t_screen / t_fast:>9.2f}x"
+    return f"{slow_text:>22}{fast_text:>11}{t_screen / t_fast:>9.2f}x"
 
 
 if __name__ == "__main__":
