@@ -198,6 +198,11 @@ class BaseEvaluation:
         self.data_total = self.output_losses.sum()
         self.reg_factor = impl.cost_reg_factor(problem.lamb, problem.m)
         self.reg_masks = [impl.cost_regularized(t) for t in self.thetas]
+        self.moments = stencil_moments(impl.stencil)
+        values = [a[:, 1:] for a in self.A[1:]] + [self.output_losses]  # f(Z[l]), losses
+        self.series = LossSeries(
+            self.f, self._losses, self.Z, values, self.thetas, self.tracks_kinks
+        )
 
     @cached_property
     def reg_total(self):
@@ -259,7 +264,7 @@ class BaseEvaluation:
         place: fresh blocks of this size made the check page-fault bound.
         """
         a = self.A[k]
-        moments = self._moments
+        moments = self.moments
         reach = eps * moments.largest_step * max(float(np.abs(a).max()), 1e-300)
         data_cost = abs(float(self.data_total)) / self.problem.m
         negligible = 1e-3 * np.finfo(np.float64).eps * max(data_cost, 1.0) / eps
@@ -268,7 +273,7 @@ class BaseEvaluation:
         output_scale = max(float(np.abs(self.A[-1]).max()), 1.0)
         loss_reach = eps * moments.largest_step * output_scale  # the output layer's own
         while True:
-            coefficients, kinky = self._series.coefficients(
+            coefficients, kinky = self.series.coefficients(
                 k, reach, degree, chunk_elements, loss_reach
             )
             sizes = (np.abs(coefficients).sum(axis=1).max(axis=1) * scale).tolist()
@@ -298,21 +303,6 @@ class BaseEvaluation:
         self._add_penalty_differences(k, eps, out)
         return kinky
 
-    @cached_property
-    def _moments(self) -> StencilMoments:
-        return stencil_moments(self.impl.stencil)
-
-    @cached_property
-    def _series(self) -> LossSeries:
-        return LossSeries(
-            self.f, self._losses, self.Z, self._values, self.thetas, self.tracks_kinks
-        )
-
-    @cached_property
-    def _values(self):
-        """f(Z[l]) for each hidden layer (A[l+1] without its bias), the losses on top."""
-        return [a[:, 1:] for a in self.A[1:]] + [self.output_losses]
-
     def _losses(self, z_out):
         return example_losses(z_out, self.Y, self.impl)
 
@@ -323,7 +313,7 @@ class BaseEvaluation:
         factor * (2 t sum w s + e sum w s^2): the finite difference in closed form,
         with no cost to evaluate and no whole-matrix temporaries.
         """
-        moments = self._moments
+        moments = self.moments
         linear = 2 * moments.of_powers[1] * self.reg_factor
         constant = eps * moments.of_powers[2] * self.reg_factor
         theta, mask = self.thetas[k], self.reg_masks[k]

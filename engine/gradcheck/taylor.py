@@ -28,6 +28,7 @@ import numpy as np
 ROUND_OFF_REACH = 1e-15  # (reach)^(dropped order) below this is below a cost's round-off
 DEGREES = (3, 5, 7, 9)  # past 9, the fit's Vandermonde amplifies round-off 1,000-fold
 SAFE_FIT_RADIUS = 1e-7  # fits at a smaller radius would lose d to z + d's rounding
+SHARED_FIT_REACH = 1e-3  # one fit may serve two reaches up to this: 1e-3^5 is round-off
 # Per chunk of units above a hidden layer, in elements of the two largest arrays a chunk
 # holds at once. On 400-100-50-10 the exact check's peak is then 3.5 MB, as before the
 # series; 2^19 took it to 3.9 MB (10% faster warm, a first call 1.3 ms slower).
@@ -106,7 +107,7 @@ def times(a: np.ndarray, b: np.ndarray, a_from: int = 1) -> np.ndarray:
     `a_from` is a's lowest non-zero degree (the product starts at a_from + 1).
     """
     degree = a.shape[0]
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out = np.empty(a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape))
     out[:a_from] = 0.0
     for total in range(a_from + 1, degree + 1):
         first = total - a_from  # b's degree in the first product
@@ -195,14 +196,16 @@ class LossSeries:
     def _loss_series(self, reach: float, degree: int, shared_reach: float = 0.0):
         """The loss's series in d at the output, for |d| <= reach.
 
-        One fit serves the output layer's own shifts and the layer below's: made at
-        the larger reach (`shared_reach` is the other one), it holds for both, and the
+        One fit serves the output layer's own shifts and the layer below's when both
+        reaches are small: made at the larger one (`shared_reach` is the other), whose
+        fit error (radius^(degree+2)) is then below round-off for both, the
         cross-entropy is evaluated once instead of twice (a tenth of a small check).
         """
         cached = self._loss_fits.get(degree)
-        if cached is not None and reach <= cached[0] <= 1e3 * max(reach, SAFE_FIT_RADIUS):
+        if cached is not None and reach <= cached[0] <= max(reach, SHARED_FIT_REACH):
             return cached[1]
-        radius = max(reach, shared_reach, SAFE_FIT_RADIUS)
+        shared = shared_reach if shared_reach <= SHARED_FIT_REACH else 0.0
+        radius = max(reach, shared, SAFE_FIT_RADIUS)
         series = self._series(-1, radius, degree)
         self._loss_fits[degree] = (radius, series)
         return series
