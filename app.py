@@ -73,3 +73,8 @@ st.page_link(
     label="Your code: paste a cost and a gradient, see where they part",
     icon=":material/code:",
 )
+st.page_link(
+    "pages/6_Runs.py",
+    label="Runs: saved checks, their links, and two runs compared",
+    icon=":material/history:",
+)

@@ -18,6 +18,7 @@ from cli.flags import (
     rows_to_show,
     scenario_from_flags,
 )
+from cli.saving import add_save_flags, finish_saving, saving, with_saved_run
 from cli.terminal import EXIT_AGREE, EXIT_DIVERGE, out, refuse
 from engine.diagnosis.diagnose import diagnose
 from engine.diagnosis.finding import Finding
@@ -33,8 +34,8 @@ from presentation.text import check_body, check_header, format_catalogue
 NAME = "check"
 COMMANDS_HELP = (
     "Commands: check (the default; this help), check-code FILE (the gradient of your own "
-    "code), bug-matrix (each catalogue bug on many seeds). Help on each: %(prog)s COMMAND "
-    "--help."
+    "code), bug-matrix (each catalogue bug on many seeds), runs (the runs saved with "
+    "--save). Help on each: %(prog)s COMMAND --help."
 )
 
 
@@ -57,8 +58,8 @@ def add_parser(commands, prog: str) -> None:
             "Check backprop against finite differences on GradScope's network, with known "
             "bugs switched on, and say which matrix, which entries and which bug."
         ),
-        epilog="Exit status: 0 gradients agree, 1 they diverge, 2 bad arguments or too "
-        "large to run.\n\n" + COMMANDS_HELP,
+        epilog="Exit status: 0 gradients agree, 1 they diverge, 2 bad arguments, too "
+        "large to run or a run that --save could not save.\n\n" + COMMANDS_HELP,
         formatter_class=_ParagraphsFormatter,
     )
     add_problem_flags(parser)
@@ -99,6 +100,7 @@ def add_parser(commands, prog: str) -> None:
     )
     parser.add_argument("--list-bugs", action="store_true", help="print the bug catalogue")
     add_budget_flag(parser)
+    add_save_flags(parser)
     parser.set_defaults(run=partial(run, parser=parser))
 
 
@@ -125,18 +127,22 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return refuse(parser.prog, f"this check is too large to run: {error}")
     except MemoryError:
         return refuse(parser.prog, "this check ran out of memory; use fewer examples or units")
+    saved, not_saved = saving(args, result, findings, kind="scenario", settings=scenario.to_dict())
     rows = rows_to_show(result, args.table)
     if args.json:
-        out(json.dumps(check_document(scenario, result, findings, rows), indent=2))
+        document = check_document(scenario, result, findings, rows)
+        out(json.dumps(with_saved_run(document, saved), indent=2))
     else:
         out("\n".join(check_header(scenario) + check_body(result, findings, rows)))
+    verdict = EXIT_AGREE if result.agrees else EXIT_DIVERGE
+    status = finish_saving(parser.prog, saved, not_saved, args.json, verdict)
     if args.report:
         try:
             write_report(args.report, args.app_url, scenario, result, findings)
         except OSError as error:
             return refuse(parser.prog, f"cannot write the report: {error}")
         print(f"report written to {args.report}", file=sys.stderr)
-    return EXIT_AGREE if result.agrees else EXIT_DIVERGE
+    return status
 
 
 def write_report(

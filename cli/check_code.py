@@ -27,6 +27,7 @@ from cli.flags import (
     rows_to_show,
     scenario_from_flags,
 )
+from cli.saving import add_save_flags, finish_saving, saving, with_saved_run
 from cli.terminal import EXIT_AGREE, EXIT_DIVERGE, out, refuse
 from engine.diagnosis.diagnose import diagnose
 from engine.runners.usercode import (
@@ -45,6 +46,18 @@ from presentation.text import check_body, screen_text
 
 NAME = "check-code"
 MAX_TIMEOUT = 3600.0  # one hour of wall and CPU time at most
+# the general contract's flags that change the result, saved with a run (--eps besides)
+CONTRACT_SETTINGS = (
+    "loss",
+    "params",
+    "grads",
+    "forward",
+    "backward",
+    "dtype",
+    "segments",
+    "order",
+    "set_params",
+)
 
 
 def add_parser(commands, prog: str) -> None:
@@ -60,7 +73,7 @@ def add_parser(commands, prog: str) -> None:
             "the scenario's problem (--cost, --gradient, --convention)."
         ),
         epilog="Exit status: 0 gradients agree, 1 they diverge or your code failed, 2 bad "
-        "arguments.",
+        "arguments or a run that --save could not save.",
     )
     parser.add_argument("file", help="your Python file")
     add_contract_flags(parser)
@@ -98,6 +111,7 @@ def add_parser(commands, prog: str) -> None:
         "spread your cost's evaluations over a local Dask cluster inside the same sandbox "
         "(only where the sandbox is available)",
     )
+    add_save_flags(parser, " (with FILE's text). Put it after FILE, or write --save=TITLE")
     parser.set_defaults(run=partial(run, parser=parser))
 
 
@@ -143,19 +157,32 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         dask=args.dask,
     )
     if not attempt.ok:
-        return _report_failure(attempt, isolation, args.json)
+        return _report_failure(attempt, isolation, args.json, args.save is not None)
     result = attempt.result
     findings = diagnose(result)
+    settings = {
+        "mode": "functions",
+        "file": Path(args.file).name,
+        "cost": args.cost,
+        "gradient": args.gradient,
+        "convention": args.convention,
+        "shapes": args.shapes,
+        "labels": args.labels,
+        "scenario": scenario.to_dict(),
+    }
+    saved, not_saved = saving(args, result, findings, kind="code", settings=settings, code=source)
     rows = rows_to_show(result, args.table)
     if args.json:
-        out(json.dumps({**check_document(scenario, result, findings, rows), **isolation}, indent=2))
+        document = {**check_document(scenario, result, findings, rows), **isolation}
+        out(json.dumps(with_saved_run(document, saved), indent=2))
     else:
         out(f"GradScope check of {args.file} on {scenario.describe()}")
         out(isolation["isolation_description"])
         if attempt.hint:
             out(f"hint: {attempt.hint}")
         out("\n".join(check_body(result, findings, rows)))
-    return EXIT_AGREE if result.agrees else EXIT_DIVERGE
+    verdict = EXIT_AGREE if result.agrees else EXIT_DIVERGE
+    return finish_saving(parser.prog, saved, not_saved, args.json, verdict)
 
 
 def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -181,6 +208,7 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             raise ValueError(f"{args.file}: no such file")
     except ValueError as error:
         parser.error(str(error))
+    source = _source_to_save(args, parser)
     isolation = _isolation()
     limits = Limits(wall_seconds=args.timeout, cpu_seconds=max(1, math.ceil(args.timeout)))
 
@@ -200,9 +228,16 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         **options,
     )
     if not attempt.ok:
-        return _report_failure(attempt, isolation, args.json)
+        return _report_failure(attempt, isolation, args.json, args.save is not None)
     result, model = attempt.result, attempt.model
     findings = diagnose(result)
+    settings = {
+        "mode": "contract",
+        "file": Path(args.file).name,
+        **{key: getattr(args, key) for key in CONTRACT_SETTINGS},
+        "eps": eps,
+    }
+    saved, not_saved = saving(args, result, findings, kind="code", settings=settings, code=source)
     rows = rows_to_show(result, args.table)
     if args.json:
         document = {
@@ -211,12 +246,24 @@ def run_contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             **result_sections(result, findings, rows),
             **isolation,
         }
-        out(json.dumps(document, indent=2))
+        out(json.dumps(with_saved_run(document, saved), indent=2))
     else:
         out("\n".join(model_header(model)))
         out(isolation["isolation_description"])
         out("\n".join(check_body(result, findings, rows)))
-    return EXIT_AGREE if result.agrees else EXIT_DIVERGE
+    verdict = EXIT_AGREE if result.agrees else EXIT_DIVERGE
+    return finish_saving(parser.prog, saved, not_saved, args.json, verdict)
+
+
+def _source_to_save(args: argparse.Namespace, parser) -> str | None:
+    """FILE's text, read before it runs, when the run is to be saved (the code checked);
+    the other .py files of its folder that it imports are not saved with it."""
+    if args.save is None:
+        return None
+    try:
+        return Path(args.file).read_text(encoding="utf-8")
+    except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+        parser.error(f"cannot read {args.file} to save it: {error}")
 
 
 def _refuse_mixed_modes(args: argparse.Namespace, parser) -> None:
@@ -297,8 +344,9 @@ def model_header(model) -> list[str]:
     ]
 
 
-def _report_failure(attempt: CodeRun, isolation: dict, as_json: bool) -> int:
-    """Why the code could not be checked: on stderr, or as JSON; exit status 1."""
+def _report_failure(attempt: CodeRun, isolation: dict, as_json: bool, save: bool) -> int:
+    """Why the code could not be checked: on stderr, or as JSON; exit status 1. There is
+    no check to save: `--save` says so on stderr."""
     payload = {
         "ok": False,
         "message": attempt.message,
@@ -315,6 +363,8 @@ def _report_failure(attempt: CodeRun, isolation: dict, as_json: bool) -> int:
         if attempt.hint:
             print(f"hint: {attempt.hint}", file=sys.stderr)
         print(isolation["isolation_description"], file=sys.stderr)
+    if save:
+        print("no run saved: there is no check to save when the code fails", file=sys.stderr)
     return EXIT_DIVERGE
 
 

@@ -1,8 +1,9 @@
 """The command line: `gradscope` once installed, `python -m engine` from a checkout.
 
-Three commands on argparse subparsers: `check` (GradScope's own network with catalogue
-bugs switched on), `check-code FILE` (the user's own cost and gradient) and
-`bug-matrix` (every catalogue bug on many seeds). `check` is the default: arguments
+Four commands on argparse subparsers: `check` (GradScope's own network with catalogue
+bugs switched on), `check-code FILE` (the user's own cost and gradient),
+`bug-matrix` (every catalogue bug on many seeds) and `runs` (the runs the checks saved
+with `--save`: list, show, export, delete, compare). `check` is the default: arguments
 that do not start with a command's name are the check's, so `gradscope --bug ID`
 and `gradscope --help` are the check's, as they were before there were commands.
 
@@ -16,10 +17,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import bug_matrix, check, check_code
+from cli import bug_matrix, check, check_code, runs
 from cli.terminal import EXIT_USAGE, discard_stdout
 
-COMMANDS = (check, check_code, bug_matrix)
+COMMANDS = (check, check_code, bug_matrix, runs)
 COMMAND_NAMES = tuple(command.NAME for command in COMMANDS)
 DEFAULT_COMMAND = check.NAME
 

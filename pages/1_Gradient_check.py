@@ -3,7 +3,7 @@
 import streamlit as st
 
 from presentation import figures
-from ui import cache
+from ui import cache, runs
 from ui.components import (
     exact_on_demand,
     noise_note,
@@ -25,6 +25,14 @@ findings = cache.findings(scenario)
 status_badge(result)
 if findings:
     top_finding(findings[0])
+runs.save_panel(
+    result,
+    findings,
+    key="save-check",
+    identity=cache.scenario_key(scenario),
+    kind="scenario",
+    settings=scenario.to_dict(),
+)
 
 st.subheader("Per weight matrix")
 third = (

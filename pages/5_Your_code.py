@@ -16,7 +16,7 @@ from engine.runners.sandbox import (
 from engine.runners.usercode import CONVENTIONS, FOUNDING_CONVENTION, run_user_code
 from engine.scenario.parse import parse_shapes
 from presentation import figures
-from ui import cache
+from ui import cache, runs
 from ui.coderun import queued_run, show_hint_and_failure
 from ui.components import findings_list, noise_note, status_badge, styled_table
 from ui.contract_mode import contract_mode, keep_typed_values
@@ -222,7 +222,24 @@ if run.ok:
         f"Ran in {run.seconds:.1f} s in the sandbox"
         + ("; theta taken from your code" if run.theta_from_code else "")
     )
-    findings_list(diagnose(result), limit=3, source=source, source_name="your code")
+    findings = diagnose(result)
+    findings_list(findings, limit=3, source=source, source_name="your code")
+    runs.save_panel(
+        result,
+        findings,
+        key="save-code",
+        identity=signature,
+        kind="code",
+        code=source,
+        settings={
+            "cost": cost_name,
+            "gradient": gradient_name,
+            "convention": convention,
+            "shapes": shapes,
+            "label_base": label_base,
+            "scenario": scenario.to_dict(),
+        },
+    )
     for m in result.matrices:
         chart(figures.matrix_heatmaps(m), f"code-heatmap-{m.name}", scenario, f"code-{m.name}")
     chart(figures.gradient_scatter(result), "code-scatter", scenario, "code-scatter")

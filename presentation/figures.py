@@ -649,3 +649,69 @@ def _divergence_marks(x, y, rows, cols, size: int, axes: dict) -> dict:
         hoverinfo="skip",
         **axes,
     )
+
+
+def error_change_heatmap(
+    m: MatrixComparison, change: np.ndarray, max_cells: int = MAX_HEATMAP_CELLS
+) -> go.Figure:
+    """How one array's per-entry relative error moved between two runs: log10 after minus
+    before, so -8 is "a hundred million times closer" and 0 is "unchanged".
+
+    `m` is the array in the later run (its name and unit labels); `change` has its shape.
+    A 1-D array is one row, a 0-D one a cell, 3-D and more are stacked into rows (one per
+    leading index). Arrays beyond `max_cells` are shown in blocks, each block keeping its
+    largest move either way, so one entry that changed in a million stays visible.
+    """
+    change = np.asarray(change, dtype=float)
+    if change.ndim == 2:
+        grid, rows, columns = change, list(m.row_labels), list(m.column_labels)
+    elif change.ndim < 2:  # labelled as the gradient heatmaps label it (`_flat_panel`)
+        grid, rows, columns = change.reshape(1, -1), list(m.row_labels), list(m.column_labels)
+    else:
+        grid = change.reshape(-1, change.shape[-1])
+        rows = [f"[{', '.join(map(str, i))}]" for i in np.ndindex(*change.shape[:-1])]
+        columns = [f"{i}" for i in range(change.shape[-1])]
+    note = ""
+    n_rows, n_cols = grid.shape
+    block_rows = min(n_rows, int(np.ceil(np.sqrt(n_rows * n_cols / max_cells))))
+    block_cols = int(np.ceil(n_cols / max(1, max_cells // -(-n_rows // block_rows))))
+    if (block_rows, block_cols) != (1, 1):
+        R, C = -(-n_rows // block_rows), -(-n_cols // block_cols)
+        padded = np.full((R * block_rows, C * block_cols), 0.0)
+        padded[:n_rows, :n_cols] = grid
+        blocks = padded.reshape(R, block_rows, C, block_cols).transpose(0, 2, 1, 3)
+        blocks = blocks.reshape(R, C, -1)
+        pick = np.argmax(np.abs(blocks), axis=2)[..., None]
+        grid = np.take_along_axis(blocks, pick, axis=2)[..., 0]
+        rows = [_span(rows[i * block_rows : (i + 1) * block_rows]) for i in range(R)]
+        columns = [_span(columns[j * block_cols : (j + 1) * block_cols]) for j in range(C)]
+        note = (
+            f"<br><sub>each cell is the largest change in a {block_rows}x{block_cols} block</sub>"
+        )
+    limit = float(max(np.nanmax(np.abs(grid)), 1.0))
+    better, worse = int((change < -1).sum()), int((change > 1).sum())
+    hover = "%{y}, %{x}<br>log10 relative error change %{z:+.2f}<extra></extra>"
+    data = [
+        dict(
+            type="heatmap",
+            z=grid,
+            x=columns,
+            y=rows,
+            colorscale="RdBu_r",
+            zmin=-limit,
+            zmax=limit,
+            hovertemplate=hover,
+            colorbar=dict(title=dict(text="log10 change"), thickness=10),
+        )
+    ]
+    layout = dict(
+        title=dict(
+            text=f"{_named_shape(m.name, m.shape_text)}: relative error change, after vs "
+            f"before ({better} entries >10x closer, {worse} >10x further){note}"
+        ),
+        xaxis=dict(type="category", tickangle=-45),
+        yaxis=dict(type="category", autorange="reversed"),
+        height=min(900, max(240, 100 + 22 * len(rows))),
+        margin=dict(l=10, r=10, t=90 if note else 70, b=10),
+    )
+    return go.Figure(dict(data=data, layout=layout))

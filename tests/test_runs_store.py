@@ -177,7 +177,9 @@ def test_deleting_a_run_removes_it_and_nothing_else(store):
 def test_a_run_over_the_size_limit_is_refused_and_nothing_is_stored(sqlite_url):
     small = RunStore(sqlite_url, max_run_bytes=1000)
     run, _ = founding_run()
-    with pytest.raises(RunTooLarge, match=r"MB; a run may be at most .*Nothing was saved"):
+    with pytest.raises(
+        RunTooLarge, match=r"KB; a run may be at most 1000 bytes .*Nothing was saved"
+    ):
         small.save(run)
     assert small.count() == 0
 

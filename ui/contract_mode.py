@@ -37,6 +37,7 @@ from engine.scenario.settings import Scenario
 from presentation import figures
 from presentation.exports import EXPORT_EVERY_ROW_UP_TO, flagged_rows, result_sections
 from presentation.report import build_report
+from ui import runs
 from ui.coderun import queued_run, show_hint_and_failure
 from ui.components import findings_list, noise_note, status_badge, status_card, styled_table
 from ui.contract_examples import CONTRACT_EXAMPLES, LAYER, LOSS
@@ -671,6 +672,15 @@ def show_result(
         st.metric("Relative difference", f"{result.relative_difference:.3g}")
     st.caption(f"Ran in {run.seconds:.1f} s in the sandbox.")
     findings_list(findings, limit=3, source=source, source_name=main)
+    runs.save_panel(
+        result,
+        findings,
+        key="save-contract",
+        identity=st.session_state.get(RUN_KEY, ("",))[0],  # the shown run's signature
+        kind="code",
+        code=source,  # the main file: the one the findings' lines are in
+        settings={"mode": "contract", "check": check, "main": main, "what": lines},
+    )
     stem = file_stem(main)
     subject = f"{main}: " + "; ".join(lines)
     left, middle, right = st.columns(3)

@@ -29,7 +29,7 @@ from engine.scenario.clamp import (
 from engine.scenario.parse import parse_layer_sizes
 from engine.scenario.settings import LIMITS, Scenario
 from engine.scenario.workload import WorkTooLarge, check_workload
-from ui import cache, share
+from ui import cache, runs, share
 
 SETTINGS_KEY = "scenario-settings"
 AUTO = "auto"
@@ -42,6 +42,7 @@ PAGES = (
     ("pages/3_Epsilon.py", "Epsilon", ":material/show_chart:"),
     ("pages/4_Training.py", "Training", ":material/model_training:"),
     ("pages/5_Your_code.py", "Your code", ":material/code:"),
+    (runs.RUNS_PAGE, "Runs", ":material/history:"),
 )
 # The work each page runs beyond one exact check (engine.scenario.workload.WORKS), by page title.
 # Training checks its own work once its settings are chosen (`within_limits`).
@@ -193,7 +194,12 @@ def frame(
     entry for the title) is what else the page runs: it must fit the same limits.
     """
     st.set_page_config(page_title=f"{page_title} · GradScope", page_icon=icon, layout="wide")
-    share.read_url_once(load_scenario)
+    if share.read_url_once(load_scenario) and share.RUN_PARAM in st.query_params:
+        # a run's link shows that run whatever page it names (only on opening: the
+        # scenario pages then write their own address, without `run`)
+        st.switch_page(
+            runs.RUNS_PAGE, query_params={share.RUN_PARAM: st.query_params[share.RUN_PARAM]}
+        )
     clean, notices = sanitize_settings(settings())
     st.session_state[SETTINGS_KEY] = clean
     share.show_notices("Some settings were adjusted:", share.take_notices() + notices)
@@ -215,7 +221,22 @@ def frame(
         share.confirm_restored(cache.check_result(scenario))
     with st.sidebar:
         share.share_panel(scenario, load_scenario)
+        runs.database_note()
     return scenario
+
+
+def runs_frame() -> None:
+    """The Runs page's frame: page config, navigation and where runs are kept.
+
+    No scenario sidebar: a run carries its own settings, and the page must show a linked
+    run even when the sidebar's settings are invalid or too large. The address is left
+    alone, so `?run=ID` stays in it (the scenario pages rewrite theirs).
+    """
+    st.set_page_config(page_title="Runs · GradScope", page_icon=":material/history:", layout="wide")
+    share.read_url_once(load_scenario)
+    with st.sidebar:
+        _navigation()
+        runs.database_note()
 
 
 def within_limits(scenario: Scenario, work: str = "check", **options) -> bool:

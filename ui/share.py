@@ -28,6 +28,7 @@ PENDING_NOTICES_KEY = "pending-notices"
 RESTORE_CHECK_KEY = "restore-expected"
 PAGE_FIGURES_KEY = "page-figures"
 UPLOADS_KEY = "restore-uploads"  # how many exports were read: names the next uploader
+RUN_PARAM = "run"  # `?run=ID`: a saved run to show (ui.runs), never a scenario setting
 
 
 def show_notices(title: str, notices: list[str]) -> None:
@@ -49,16 +50,18 @@ def literal_alert(kind: str, title: str, detail: str, icon: str | None = None) -
     alert[kind](f"**{title}**\n\n{fence}text\n{detail}\n{fence}", icon=icon)
 
 
-def read_url_once(load_scenario) -> None:
-    """On a session's first run, take the scenario from the link it was opened with."""
+def read_url_once(load_scenario) -> bool:
+    """On a session's first run, take the scenario from the link it was opened with;
+    whether this was that first run. `run` names a saved run (ui.runs), not a setting."""
     if st.session_state.get(URL_READ_KEY):
-        return
+        return False
     st.session_state[URL_READ_KEY] = True
-    params = st.query_params.to_dict()
+    params = {k: v for k, v in st.query_params.to_dict().items() if k != RUN_PARAM}
     if params:
         scenario, notices = scenario_from_params(params)
         load_scenario(scenario)
         add_notices(notices)
+    return True
 
 
 def add_notices(notices: list[str]) -> None:

@@ -113,19 +113,16 @@ class RunStore:
 
     @property
     def location(self) -> str:
-        """Where the runs are: the SQLite file, or the URL without its password."""
-        if self.url.get_backend_name() == "sqlite" and self.url.database:
-            return str(Path(self.url.database).resolve())
-        return self.url.render_as_string(hide_password=True)
+        return location_of(self.url)
 
     def save(self, run: Run) -> str:
         """Store `run` whole, in one transaction; its id."""
         row = _row(run)
         if row["size_bytes"] > self.max_run_bytes:
             raise RunTooLarge(
-                f"This run is {row['size_bytes'] / 1024**2:.1f} MB; a run may be at most "
-                f"{self.max_run_bytes / 1024**2:.0f} MB here (GRADSCOPE_RUN_LIMIT_MB sets "
-                "it). Nothing was saved."
+                f"This run is {_size(row['size_bytes'])}; a run may be at most "
+                f"{_size(self.max_run_bytes)} here (GRADSCOPE_RUN_LIMIT_MB sets it). "
+                "Nothing was saved."
             )
         with self.engine.begin() as connection:
             connection.execute(insert(runs_table).values(**row))
@@ -195,6 +192,15 @@ class RunStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def location_of(url) -> str:
+    """Where runs at `url` are: the SQLite file, or the URL without its password (read
+    from the URL alone: showing it opens no database)."""
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        return str(Path(url.database).resolve())
+    return url.render_as_string(hide_password=True)
 
 
 def _engine_for(url) -> Engine:
@@ -279,6 +285,15 @@ def _run(row) -> Run:
         check=json.loads(row["check_data"]),
         arrays=unpack_arrays(row["arrays"]),
     )
+
+
+def _size(n_bytes: int) -> str:
+    """'830 bytes', '12.4 KB', '65.0 MB'."""
+    if n_bytes < 1024:
+        return f"{n_bytes} bytes"
+    if n_bytes < 1024**2:
+        return f"{n_bytes / 1024:.1f} KB"
+    return f"{n_bytes / 1024**2:.1f} MB"
 
 
 def _utc(moment: datetime) -> datetime:

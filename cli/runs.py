@@ -1,0 +1,284 @@
+"""`gradscope runs`: the saved runs (`check --save`, `check-code --save`), listed
+newest first; `runs show ID`, `runs export ID`, `runs delete ID`, `runs compare ID1 ID2`.
+
+Nothing re-runs: a run is shown from what was stored. Runs are reached by their id
+only (they hold users' code); a listing never shows the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from functools import partial
+from pathlib import Path
+
+from cli.flags import add_table_flag, rows_to_show
+from cli.saving import StoreError, add_store_flags, one_line, open_store, run_link
+from cli.terminal import EXIT_AGREE, EXIT_USAGE, out, refuse
+from engine.runs.record import KINDS, Run
+from engine.scenario.settings import Scenario
+from presentation.text import check_body
+
+NAME = "runs"
+VERDICTS = ("pass", "warn", "fail")
+MAX_LIMIT = 10_000
+SHOWN_ENTRIES = 5  # compare names this many entries that stopped or started diverging
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT:,}, got {text!r}")
+    return value
+
+
+def add_parser(commands, prog: str) -> None:
+    parser = commands.add_parser(
+        NAME,
+        prog=f"{prog} {NAME}",
+        description="The saved runs (check --save, check-code --save), newest first: id, "
+        "time (UTC), verdict, diverging arrays, title. A run is reached by its id "
+        "only; the listing never shows code. With an action: show, export, delete or "
+        "compare runs by id.",
+        epilog="Exit status: 0 done, 2 bad arguments, an unknown id or a database that "
+        "cannot be read.",
+    )
+    parser.add_argument("--verdict", choices=VERDICTS, help="only runs with this verdict")
+    parser.add_argument("--kind", choices=KINDS, help="only scenario checks, or only your code")
+    parser.add_argument("--title", metavar="WORDS", help="only runs whose title contains WORDS")
+    parser.add_argument(
+        "--limit", type=_limit, default=20, help="at most this many runs (default: %(default)s)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    add_store_flags(parser)
+    parser.set_defaults(run=partial(run_list, parser=parser))
+
+    actions = parser.add_subparsers(metavar="ACTION", title="actions (default: list the runs)")
+    for name, help, function, arguments in (
+        ("show", "print a run's verdict, table and findings", run_show, ("id",)),
+        ("export", "write a run as JSON, gradients as lists", run_export, ("id",)),
+        ("delete", "delete a run", run_delete, ("id",)),
+        ("compare", "what changed from one run to another", run_compare, ("before", "after")),
+    ):
+        action = actions.add_parser(
+            name, prog=f"{prog} {NAME} {name}", help=help, description=help[0].upper() + help[1:]
+        )
+        for argument in arguments:
+            action.add_argument(argument, metavar=argument.upper(), help="a run's id")
+        add_store_flags(action, default=argparse.SUPPRESS)
+        action.set_defaults(run=partial(function, parser=action))
+        if name == "show":
+            add_table_flag(action, "which parameter rows to print (auto: all up to 200)")
+        if name == "export":
+            action.add_argument(
+                "--output", "-o", metavar="FILE", help="write to FILE (default: standard output)"
+            )
+
+
+def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        store = open_store(args.runs_url)
+        try:
+            listing = store.list(args.limit, args.verdict, args.kind, args.title)
+            location = store.location
+        finally:
+            store.close()
+    except StoreError as error:
+        return refuse(parser.prog, str(error))
+    except Exception as error:  # a database that fails while read: one line
+        return refuse(parser.prog, f"cannot read the runs: {one_line(error)}")
+    if args.json:
+        rows = [
+            {
+                "id": r.id,
+                "created": r.created.isoformat(),
+                "verdict": r.verdict,
+                "diverging_arrays": list(r.diverging_arrays),
+                "title": r.title,
+                "kind": r.kind,
+                "link": run_link(r.id, args.runs_base_url),
+            }
+            for r in listing
+        ]
+        out(json.dumps(rows, indent=2))
+        return EXIT_AGREE
+    if not listing:
+        out(f"No saved runs in {location}{' match' if _filtered(args) else ''}.")
+        return EXIT_AGREE
+    runs = "1 saved run" if len(listing) == 1 else f"{len(listing)} saved runs"
+    out(f"{runs} in {location}, newest first:")
+    table = [("id", "time (UTC)", "verdict", "diverging arrays", "title")] + [
+        (
+            r.id,
+            r.created.strftime("%Y-%m-%d %H:%M:%S"),
+            r.verdict,
+            ", ".join(r.diverging_arrays) or "-",
+            r.title,
+        )
+        for r in listing
+    ]
+    widths = [max(len(row[column]) for row in table) for column in range(4)]
+    for row in table:
+        out("  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths)) + "  " + row[4])
+    return EXIT_AGREE
+
+
+def run_show(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    run, failure = _load(args, parser, args.id)
+    if run is None:
+        return failure
+    result, findings = run.result(), run.finding_objects()
+    lines = [
+        f"Saved run {run.id}: {run.title}",
+        f"saved {run.created:%Y-%m-%d %H:%M:%S} UTC; {_what(run)}",
+        f"link: {run_link(run.id, args.runs_base_url)}",
+    ]
+    if run.code is not None:
+        lines.append(
+            f"code: {len(run.code.splitlines())} lines, saved with the run "
+            f"({parser.prog.rsplit(' ', 1)[0]} export {run.id} has them)"
+        )
+    out("\n".join(lines + check_body(result, findings, rows_to_show(result, args.table))))
+    return EXIT_AGREE
+
+
+def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    run, failure = _load(args, parser, args.id)
+    if run is None:
+        return failure
+    text = json.dumps(run_document(run, run_link(run.id, args.runs_base_url)), indent=2)
+    if args.output is None:
+        out(text)
+        return EXIT_AGREE
+    try:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    except OSError as error:
+        return refuse(parser.prog, f"cannot write the run: {error}")
+    print(f"run {run.id} written to {args.output}", file=sys.stderr)
+    return EXIT_AGREE
+
+
+def run_document(run: Run, link: str) -> dict:
+    """The run as JSON: what it is, its settings and code, its verdict and findings, the
+    check's data (layout, noise floor, threshold) and every array as a list."""
+    return {
+        "id": run.id,
+        "link": link,
+        "title": run.title,
+        "kind": run.kind,
+        "created": run.created.isoformat(),
+        "verdict": run.verdict,
+        "diverging_arrays": list(run.diverging_arrays),
+        "settings": run.settings,
+        "code": run.code,
+        "summary": run.summary,
+        "findings": run.findings,
+        "check": run.check,
+        "gradients": {
+            "analytic": run.arrays["analytic"].tolist(),
+            "numerical": run.arrays["numerical"].tolist(),
+        },
+        "theta": run.arrays["theta"].tolist(),
+        "kinks": run.arrays["kinks"].astype(bool).tolist(),
+    }
+
+
+def run_delete(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        store = open_store(args.runs_url)
+        try:
+            deleted, location = store.delete(args.id), store.location
+        finally:
+            store.close()
+    except StoreError as error:
+        return refuse(parser.prog, str(error))
+    except Exception as error:  # a database that fails while written: one line
+        return refuse(parser.prog, f"cannot delete the run: {one_line(error)}")
+    if not deleted:
+        return refuse(parser.prog, f"no saved run has the id {args.id!r} in {location}")
+    out(f"deleted run {args.id}")
+    return EXIT_AGREE
+
+
+def run_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from engine.runs.compare import compare_runs
+
+    before, failure = _load(args, parser, args.before)
+    if before is None:
+        return failure
+    after, failure = _load(args, parser, args.after)
+    if after is None:
+        return failure
+    comparison = compare_runs(before, after)
+    lines = [
+        f"before: {before.id} {before.title} ({before.created:%Y-%m-%d %H:%M:%S} UTC)",
+        f"after:  {after.id} {after.title} ({after.created:%Y-%m-%d %H:%M:%S} UTC)",
+        comparison.describe(),
+    ]
+    if comparison.same_layout:
+        for label, entries in (("stopped", comparison.stopped), ("started", comparison.started)):
+            if entries.size:
+                layout = after.result().layout
+                named = [layout.describe(int(p)) for p in entries[:SHOWN_ENTRIES]]
+                lines.append(f"{label} diverging ({entries.size} of {layout.n_params}):")
+                lines += [f"  {name}" for name in named]
+                if entries.size > len(named):
+                    lines.append(f"  and {entries.size - len(named)} more")
+    lines += ["", comparison.arrays.to_string(index=False, float_format=lambda v: f"{v:.3g}"), ""]
+    if comparison.code_diff:
+        lines += ["Code diff:", comparison.code_diff.rstrip("\n")]
+    elif before.code is None and after.code is None:
+        lines.append("No code in either run (scenario checks).")
+    else:
+        lines.append("The code is the same in both runs.")
+    out("\n".join(lines))
+    return EXIT_AGREE
+
+
+def _load(args, parser, run_id: str) -> tuple[Run | None, int]:
+    """The run with this id, or None and the exit status after saying why."""
+    try:
+        store = open_store(args.runs_url)
+        try:
+            run, location = store.get(run_id), store.location
+        finally:
+            store.close()
+    except StoreError as error:
+        return None, refuse(parser.prog, str(error))
+    except Exception as error:  # a database that fails while read: one line
+        return None, refuse(parser.prog, f"cannot read the run: {one_line(error)}")
+    if run is None:
+        return None, refuse(parser.prog, f"no saved run has the id {run_id!r} in {location}")
+    return run, EXIT_USAGE
+
+
+def _what(run: Run) -> str:
+    """The run's settings in one line: the scenario, or the file and how it was called."""
+    settings = run.settings
+    if run.kind == "scenario":
+        try:
+            scenario = Scenario.from_dict(settings)
+        except (TypeError, ValueError):
+            return f"a scenario: {json.dumps(settings)}"
+        bugs = ", ".join(scenario.bugs) or "none"
+        return f"a scenario: {scenario.describe()}; bugs switched on: {bugs}"
+    given = ", ".join(
+        f"{key} {value}"
+        for key, value in settings.items()
+        if value is not None and key not in ("file", "mode", "scenario")
+    )
+    problem = ""
+    if isinstance(settings.get("scenario"), dict):
+        try:
+            problem = f" on {Scenario.from_dict(settings['scenario']).describe()}"
+        except (TypeError, ValueError):
+            pass
+    return f"your code, {settings.get('file', 'a file')}: {given}{problem}"
+
+
+def _filtered(args) -> bool:
+    return bool(args.verdict or args.kind or args.title)
