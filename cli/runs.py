@@ -18,6 +18,7 @@ from cli.saving import StoreError, add_store_flags, one_line, open_store, run_li
 from cli.terminal import EXIT_AGREE, EXIT_USAGE, out, refuse
 from engine.runs.record import KINDS, Run
 from engine.scenario.settings import Scenario
+from presentation.exports import run_document
 from presentation.text import check_body
 
 NAME = "runs"
@@ -160,31 +161,6 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return refuse(parser.prog, f"cannot write the run: {error}")
     print(f"run {run.id} written to {args.output}", file=sys.stderr)
     return EXIT_AGREE
-
-
-def run_document(run: Run, link: str) -> dict:
-    """The run as JSON: what it is, its settings and code, its verdict and findings, the
-    check's data (layout, noise floor, threshold) and every array as a list."""
-    return {
-        "id": run.id,
-        "link": link,
-        "title": run.title,
-        "kind": run.kind,
-        "created": run.created.isoformat(),
-        "verdict": run.verdict,
-        "diverging_arrays": list(run.diverging_arrays),
-        "settings": run.settings,
-        "code": run.code,
-        "summary": run.summary,
-        "findings": run.findings,
-        "check": run.check,
-        "gradients": {
-            "analytic": run.arrays["analytic"].tolist(),
-            "numerical": run.arrays["numerical"].tolist(),
-        },
-        "theta": run.arrays["theta"].tolist(),
-        "kinks": run.arrays["kinks"].astype(bool).tolist(),
-    }
 
 
 def run_delete(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

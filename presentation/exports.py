@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
+from engine.runs.record import Run
 from engine.scenario.codec import scenario_to_json
 from engine.scenario.settings import Scenario
 
@@ -57,3 +58,29 @@ def export_file(scenario: Scenario, result: CheckResult, findings: list[Finding]
             f"kinked ones (every parameter is exported up to {EXPORT_EVERY_ROW_UP_TO:,})"
         )
     return scenario_to_json(scenario, result_sections(result, findings, rows, note))
+
+
+def run_document(run: Run, link: str) -> dict:
+    """A saved run as JSON (the CLI's `runs export`, the Runs page's download): what it
+    is and its link, its settings and code, its verdict and findings, the check's data
+    (layout, noise floor, threshold) and every array as a list."""
+    return {
+        "id": run.id,
+        "link": link,
+        "title": run.title,
+        "kind": run.kind,
+        "created": run.created.isoformat(),
+        "verdict": run.verdict,
+        "diverging_arrays": list(run.diverging_arrays),
+        "settings": run.settings,
+        "code": run.code,
+        "summary": run.summary,
+        "findings": run.findings,
+        "check": run.check,
+        "gradients": {
+            "analytic": run.arrays["analytic"].tolist(),
+            "numerical": run.arrays["numerical"].tolist(),
+        },
+        "theta": run.arrays["theta"].tolist(),
+        "kinks": run.arrays["kinks"].astype(bool).tolist(),
+    }

@@ -87,6 +87,7 @@ def build_report(
     subject: str | None = None,
     source: str | None = None,
     source_name: str | None = None,
+    run_link: str | None = None,
 ) -> str:
     """The whole report as one HTML string.
 
@@ -94,7 +95,8 @@ def build_report(
     (and optionally `subject`, e.g. the file checked): the report then describes the
     user's arrays (names, shapes, parameter count, dtype) instead. With the user's
     `source` (the text of the file `source_name` the findings' lines are in), each finding
-    with lines quotes them.
+    with lines quotes them, and the whole file closes the report: a pasted-code check is
+    shown with its code. `run_link` is the saved run's link, when it was saved.
     """
     e = html.escape
     about = scenario.describe() if scenario is not None else (subject or describe_model(result))
@@ -115,6 +117,8 @@ def build_report(
         parts.append(
             f"<p>Share link: <a href='{e(share_link, quote=True)}'>{e(share_link)}</a></p>"
         )
+    if run_link:
+        parts.append(f"<p>Saved run: <a href='{e(run_link, quote=True)}'>{e(run_link)}</a></p>")
     heading = "Per weight matrix" if result.layout.founding else "Per array"
     parts += [f"<h2>{heading}</h2>", _matrix_table(result)]
     parts += [f"<p class='muted'>{e(result.noise.explain())}</p>"]
@@ -131,8 +135,19 @@ def build_report(
                 fig, include_plotlyjs=index == 0, full_html=False, config={"displaylogo": False}
             )
         )
-    parts += ["<h2>Every parameter</h2>", _parameter_table(result), "</body></html>"]
+    parts += ["<h2>Every parameter</h2>", _parameter_table(result)]
+    if source:
+        parts += [f"<h2>The code{': ' + e(source_name) if source_name else ''}</h2>"]
+        parts.append(f"<pre class='excerpt'>{e(numbered(source))}</pre>")
+    parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def numbered(source: str) -> str:
+    """The file with its line numbers, as the findings name them."""
+    lines = _split_lines(source)
+    width = len(str(len(lines)))
+    return "\n".join(f"{n:>{width}} | {line}" for n, line in enumerate(lines, 1))
 
 
 def _status(result: CheckResult) -> str:

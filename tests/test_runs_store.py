@@ -333,3 +333,25 @@ def test_the_code_diff_shows_the_fixed_line():
     diff = code_diff(buggy, fixed)
     assert "-    return 1 / (1 + np.exp(z))" in diff and "+    return 1 / (1 + np.exp(-z))" in diff
     assert code_diff(replace(buggy, code=None), replace(fixed, code=None)) == ""
+
+
+def test_the_report_and_json_of_a_code_run_carry_its_code_and_link():
+    from dataclasses import replace
+
+    from presentation.exports import run_document
+    from presentation.report import build_report
+
+    run, result = founding_run()
+    run = replace(run, kind="code", code="def sigmoid(z):\n    return 1 / (1 + np.exp(z))\n")
+    link = f"http://localhost:8501/?run={run.id}"
+    report = build_report(
+        None, result, run.finding_objects(), source=run.code, source_name="nn.py", run_link=link
+    )
+    assert f"Saved run: <a href='{link}'>" in report
+    assert "<h2>The code: nn.py</h2>" in report
+    assert "2 |     return 1 / (1 + np.exp(z))" in report
+    document = run_document(run, link)
+    assert document["code"] == run.code and document["link"] == link
+    assert (
+        json.loads(json.dumps(document))["gradients"]["analytic"] == run.arrays["analytic"].tolist()
+    )

@@ -15,6 +15,7 @@ Titles, code and findings are the users': shown as plain text or escaped Markdow
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
@@ -28,6 +29,8 @@ from engine.runs.compare import RunComparison, compare_runs
 from engine.runs.record import TITLE_LENGTH, Run, run_from_check
 from engine.runs.store import NewerSchema, RunListing, RunStore, default_url, location_of
 from presentation import figures
+from presentation.exports import run_document
+from presentation.report import build_report
 from ui import cache
 from ui.components import escape_markdown, findings_list, noise_note, status_badge
 from ui.share import RUN_PARAM, literal_alert
@@ -248,8 +251,42 @@ def show_run(run: Run) -> None:
         st.code(run.code, language="python", line_numbers=True)
     with st.expander("Settings"):
         st.json(run.settings)
+    link = run_link(run.id)
     st.caption("Link to this run:")
-    st.code(run_link(run.id), language=None, wrap_lines=True)
+    st.code(link, language=None, wrap_lines=True)
+    downloads(run, result, findings, link)
+
+
+def downloads(run: Run, result, findings, link: str) -> None:
+    """The run as files to pass on: the report and the JSON both carry the code and link."""
+    stem = f"gradscope-run-{run.id}"
+    left, right = st.columns(2)
+    left.download_button(
+        "Report (HTML, works offline)",
+        data=lambda: build_report(
+            None,
+            result,
+            findings,
+            subject=run.title,
+            source=run.code,
+            source_name="the run's code" if run.code else None,
+            run_link=link,
+        ),
+        file_name=f"{stem}.html",
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/description:",
+        key="run-download-report",
+    )
+    right.download_button(
+        "JSON of the run",
+        data=lambda: json.dumps(run_document(run, link), indent=2),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        on_click="ignore",
+        icon=":material/data_object:",
+        key="run-download-json",
+    )
 
 
 # --- history ------------------------------------------------------------------------
