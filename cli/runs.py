@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from cli.flags import add_table_flag, rows_to_show
-from cli.saving import StoreError, add_store_flags, one_line, open_store, run_link
+from cli.saving import StoreError, add_store_flags, run_link, with_store
 from cli.terminal import EXIT_AGREE, EXIT_USAGE, out, refuse
 from engine.runs.record import KINDS, Run
 from engine.scenario.settings import Scenario
@@ -82,16 +82,16 @@ def add_parser(commands, prog: str) -> None:
 
 def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
-        store = open_store(args.runs_url)
-        try:
-            listing = store.list(args.limit, args.verdict, args.kind, args.title)
-            location = store.location
-        finally:
-            store.close()
+        listing, location = with_store(
+            args.runs_url,
+            lambda store: (
+                store.list(args.limit, args.verdict, args.kind, args.title),
+                store.location,
+            ),
+            "read the runs",
+        )
     except StoreError as error:
         return refuse(parser.prog, str(error))
-    except Exception as error:  # a database that fails while read: one line
-        return refuse(parser.prog, f"cannot read the runs: {one_line(error)}")
     if args.json:
         rows = [
             {
@@ -165,15 +165,13 @@ def run_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 def run_delete(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
-        store = open_store(args.runs_url)
-        try:
-            deleted, location = store.delete(args.id), store.location
-        finally:
-            store.close()
+        deleted, location = with_store(
+            args.runs_url,
+            lambda store: (store.delete(args.id), store.location),
+            "delete the run",
+        )
     except StoreError as error:
         return refuse(parser.prog, str(error))
-    except Exception as error:  # a database that fails while written: one line
-        return refuse(parser.prog, f"cannot delete the run: {one_line(error)}")
     if not deleted:
         return refuse(parser.prog, f"no saved run has the id {args.id!r} in {location}")
     out(f"deleted run {args.id}")
@@ -218,15 +216,11 @@ def run_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 def _load(args, parser, run_id: str) -> tuple[Run | None, int]:
     """The run with this id, or None and the exit status after saying why."""
     try:
-        store = open_store(args.runs_url)
-        try:
-            run, location = store.get(run_id), store.location
-        finally:
-            store.close()
+        run, location = with_store(
+            args.runs_url, lambda store: (store.get(run_id), store.location), "read the run"
+        )
     except StoreError as error:
         return None, refuse(parser.prog, str(error))
-    except Exception as error:  # a database that fails while read: one line
-        return None, refuse(parser.prog, f"cannot read the run: {one_line(error)}")
     if run is None:
         return None, refuse(parser.prog, f"no saved run has the id {run_id!r} in {location}")
     return run, EXIT_USAGE

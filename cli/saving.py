@@ -84,6 +84,18 @@ def open_store(url: str | None) -> RunStore:
         raise StoreError(_reason(error, url)) from None
 
 
+def with_store(url: str | None, action, failing: str):
+    """`action(store)` on the store at `url`, closed after; StoreError, one line, when the
+    store cannot be opened or `action` fails (`failing` says what failed: 'read the run')."""
+    store = open_store(url)
+    try:
+        return action(store)
+    except Exception as error:  # any driver's failure while used: one line
+        raise StoreError(f"cannot {failing}: {one_line(error)}") from None
+    finally:
+        store.close()
+
+
 def save_run(args: argparse.Namespace, result, findings, *, kind, settings, code=None):
     """Save this check as `args.save` asks: the SavedRun, or None when not asked.
 

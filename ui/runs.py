@@ -350,16 +350,17 @@ def label(listing: RunListing) -> str:
     return f"{listing.title} · {listing.verdict.upper()} · {when(listing.created)}"
 
 
+def run_picker(place, title: str, by_id: dict, key: str) -> str | None:
+    """A selectbox of runs by id, each shown as title, verdict and time; None at first."""
+    return place.selectbox(
+        title, list(by_id), index=None, format_func=lambda i: label(by_id[i]), key=key
+    )
+
+
 def delete_control(listings: list[RunListing]) -> None:
     """Delete one run, after a confirmation: its link stops working for everyone."""
     by_id = {r.id: r for r in listings}
-    chosen = st.selectbox(
-        "Run to delete",
-        list(by_id),
-        index=None,
-        format_func=lambda i: label(by_id[i]),
-        key="runs-delete-choice",
-    )
+    chosen = run_picker(st, "Run to delete", by_id, "runs-delete-choice")
     sure = st.checkbox(
         "Yes: delete it for everyone; its link will show nothing",
         key="runs-delete-sure",
@@ -395,20 +396,8 @@ def compare_control(listings: list[RunListing]) -> None:
     """Pick two runs; show what changed from the first (before) to the second (after)."""
     by_id = {r.id: r for r in listings}
     left, right = st.columns(2)
-    before = left.selectbox(
-        "Before",
-        list(by_id),
-        index=None,
-        format_func=lambda i: label(by_id[i]),
-        key="runs-before",
-    )
-    after = right.selectbox(
-        "After",
-        list(by_id),
-        index=None,
-        format_func=lambda i: label(by_id[i]),
-        key="runs-after",
-    )
+    before = run_picker(left, "Before", by_id, "runs-before")
+    after = run_picker(right, "After", by_id, "runs-after")
     if not before or not after:
         st.caption("Pick a run before and a run after a change (newest runs are at the top).")
         return
