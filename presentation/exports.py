@@ -74,6 +74,7 @@ def run_document(run: Run, link: str) -> dict:
         "diverging_arrays": list(run.diverging_arrays),
         "settings": run.settings,
         "code": run.code,
+        "other_files": run.other_files,
         "summary": run.summary,
         "findings": run.findings,
         "check": run.check,

@@ -21,6 +21,7 @@ from engine.diagnosis.diagnose import diagnose
 from engine.runs import store as store_module
 from engine.runs.record import run_from_check
 from engine.runs.store import NewerSchema, RunStore, RunTooLarge
+from engine.runs.team import BadTeamKey, new_team_key, team_tag
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -263,16 +264,93 @@ def test_a_process_killed_during_a_save_loses_nothing_saved_before(tmp_path):
 def test_the_schema_is_versioned_migrated_and_a_newer_one_left_alone(sqlite_url, monkeypatch):
     RunStore(sqlite_url).close()
     calls = []
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(store_module, "MIGRATIONS", {1: lambda connection: calls.append(1)})
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(store_module, "MIGRATIONS", {2: lambda connection: calls.append(2)})
     migrated = RunStore(sqlite_url)
     with migrated.engine.connect() as connection:
-        assert connection.execute(text("SELECT version FROM gradscope_schema")).scalar() == 2
+        assert connection.execute(text("SELECT version FROM gradscope_schema")).scalar() == 3
     RunStore(sqlite_url).close()
-    assert calls == [1]  # once, not at every opening
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)
-    with pytest.raises(NewerSchema, match="schema 2; this GradScope knows up to 1"):
+    assert calls == [2]  # once, not at every opening
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    with pytest.raises(NewerSchema, match="schema 3; this GradScope knows up to 2"):
         RunStore(sqlite_url)
+
+
+def schema_1_database(url: str, run) -> None:
+    """A database as the first saved-runs release left it: no team column, version 1."""
+    from sqlalchemy import Column, MetaData, Table, create_engine, insert
+
+    def columns(table, leave_out=()):
+        return [
+            Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+            for c in table.columns
+            if c.name not in leave_out
+        ]
+
+    old = MetaData()
+    table = Table("gradscope_runs", old, *columns(store_module.runs_table, ("team", "other_files")))
+    schema = Table("gradscope_schema", old, *columns(store_module.schema_table))
+    engine_ = create_engine(url)
+    with engine_.begin() as connection:
+        old.create_all(connection)
+        connection.execute(insert(schema).values(version=1))
+        connection.execute(insert(table).values(**store_module._row(run)))
+    engine_.dispose()
+
+
+def test_a_schema_1_database_gains_teams_and_keeps_its_runs(store):
+    url = store.url.render_as_string(hide_password=False)
+    with store.engine.begin() as connection:
+        connection.execute(text("DROP TABLE gradscope_runs"))
+        connection.execute(text("DROP TABLE gradscope_schema"))
+    old_run, _ = founding_run(title="saved before teams")
+    schema_1_database(url, old_run)
+    migrated = RunStore(url)
+    with migrated.engine.connect() as connection:
+        assert connection.execute(text("SELECT version FROM gradscope_schema")).scalar() == 2
+    assert migrated.get(old_run.id).title == "saved before teams"
+    assert migrated.get(old_run.id).other_files == {}
+    key = new_team_key()
+    new_run, _ = founding_run(title="saved by a team")
+    migrated.save(new_run, team=key)
+    assert [r.title for r in migrated.list(team=key)] == ["saved by a team"]
+    assert [r.title for r in migrated.list(ids=[old_run.id])] == ["saved before teams"]
+    migrated.close()
+
+
+def test_a_listing_by_team_or_ids_shows_only_those_runs(store):
+    ours, theirs = new_team_key(), new_team_key()
+    saved = {}
+    for title, team in (("ours", ours), ("theirs", theirs), ("nobody's", None)):
+        saved[title] = founding_run(title=title)[0]
+        store.save(saved[title], team=team)
+    assert {r.title for r in store.list()} == {"ours", "theirs", "nobody's"}  # the URL's holder
+    assert [r.title for r in store.list(team=ours)] == ["ours"]
+    assert [r.title for r in store.list(team=new_team_key())] == []
+    assert [r.title for r in store.list(ids=[saved["nobody's"].id])] == ["nobody's"]
+    assert {r.title for r in store.list(team=ours, ids=[saved["nobody's"].id])} == {
+        "ours",
+        "nobody's",
+    }
+    assert store.list(ids=[]) == [] and store.list(ids=["' OR 1=1 --"]) == []
+    listed = {r.title: r.filed_under_team for r in store.list(team=ours, ids=[saved["theirs"].id])}
+    assert listed == {"ours": True, "theirs": False}
+    assert [r.title for r in store.list(team=theirs, verdict="fail")] == ["theirs"]
+
+
+def test_a_team_key_is_stored_only_as_its_hash_and_a_guessable_one_is_refused(store):
+    key = new_team_key()
+    run, _ = founding_run()
+    store.save(run, team=key)
+    with store.engine.connect() as connection:
+        stored = connection.execute(text("SELECT team FROM gradscope_runs")).scalar_one()
+    assert stored == team_tag(key) and key not in stored and len(stored) == 64
+    for guessable in ("team", "1234567890", "", "our team key with spaces", "x" * 65):
+        with pytest.raises(BadTeamKey, match="could be guessed"):
+            store.save(founding_run()[0], team=guessable)
+        with pytest.raises(BadTeamKey):
+            store.list(team=guessable)
+    assert store.count() == 1
 
 
 def test_the_location_is_the_file_or_the_url_without_its_password(tmp_path):
@@ -355,3 +433,39 @@ def test_the_report_and_json_of_a_code_run_carry_its_code_and_link():
     assert (
         json.loads(json.dumps(document))["gradients"]["analytic"] == run.arrays["analytic"].tolist()
     )
+
+
+def test_an_uploads_other_files_are_kept_and_diffed_by_path(store):
+    from engine.runs.compare import code_diff
+
+    result = founding_run()[1]
+    helpers = {"nn/activations.py": "def sigmoid(z):\n    return 1 / (1 + np.exp(z))\n"}
+    fixed_helpers = {"nn/activations.py": "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n"}
+    before, after = (
+        run_from_check(
+            result,
+            [],
+            title=title,
+            kind="code",
+            settings={},
+            code="from nn.activations import sigmoid\n",
+            other_files=files,
+        )
+        for title, files in (("before", helpers), ("after", fixed_helpers))
+    )
+    store.save(before)
+    assert store.get(before.id).other_files == helpers
+    diff = code_diff(before, after)
+    assert "--- before/nn/activations.py" in diff
+    assert "-    return 1 / (1 + np.exp(z))" in diff and "+    return 1 / (1 + np.exp(-z))" in diff
+
+
+def test_ids_and_team_keys_never_start_with_a_dash_a_command_line_reads_as_an_option(
+    monkeypatch,
+):
+    from engine.runs import record
+
+    for make in (record.new_run_id, new_team_key):
+        drawn = iter(["-starts-with-a-dash-xx", "Fine_and-22-chars-long"])
+        monkeypatch.setattr(record.secrets, "token_urlsafe", lambda n, drawn=drawn: next(drawn))
+        assert make() == "Fine_and-22-chars-long"

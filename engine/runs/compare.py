@@ -64,14 +64,29 @@ def compare_runs(before: Run, after: Run) -> RunComparison:
 
 
 def code_diff(before: Run, after: Run) -> str:
-    """The unified diff of the two runs' code ('' when neither has code or it is equal)."""
+    """The unified diff of the two runs' code ('' when neither has code or it is equal):
+    the main file, then each other file by path (added or removed files in full)."""
     if not before.code and not after.code:
         return ""
+    pieces = [_diff(before.code, after.code, f"before ({before.title})", f"after ({after.title})")]
+    for path in sorted(set(before.other_files) | set(after.other_files)):
+        pieces.append(
+            _diff(
+                before.other_files.get(path),
+                after.other_files.get(path),
+                f"before/{path}",
+                f"after/{path}",
+            )
+        )
+    return "".join(pieces)
+
+
+def _diff(old: str | None, new: str | None, old_name: str, new_name: str) -> str:
     return "".join(
         difflib.unified_diff(
-            (before.code or "").splitlines(keepends=True),
-            (after.code or "").splitlines(keepends=True),
-            fromfile=f"before ({before.title})",
-            tofile=f"after ({after.title})",
+            (old or "").splitlines(keepends=True),
+            (new or "").splitlines(keepends=True),
+            fromfile=old_name,
+            tofile=new_name,
         )
     )

@@ -1,9 +1,10 @@
 """A saved run: one check as it was, with all it takes to show it again without re-running.
 
-A run holds the settings (a scenario, or the code's settings) and the code when there is
-some, the verdict, the findings, both gradients, the check's noise floor, threshold,
-kink flags and parameters: enough to rebuild its `CheckResult` for every view and
-export. Its id is 128 random bits, the only way to reach it: runs hold users' code.
+A run holds the settings (a scenario, or the code's settings), the code when there is
+some (the main file, and the other files of an upload), the verdict, the findings, both
+gradients, the check's noise floor, threshold, kink flags and parameters: enough to
+rebuild its `CheckResult` for every view and export. Its id is 128 random bits, the way
+to reach it: runs hold users' code.
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ TITLE_LENGTH = 120
 
 def new_run_id() -> str:
     """22 URL-safe characters, 128 random bits: unguessable, and safe in `?run=`."""
-    return secrets.token_urlsafe(16)
+    return url_safe_token()
+
+
+def url_safe_token() -> str:
+    """secrets.token_urlsafe(16), drawn again while it starts with '-' (1 time in 64):
+    a command line would read `runs show -Xy...` as an option."""
+    while (token := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return token
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +55,7 @@ class Run:
     findings: list = field(repr=False)
     check: dict = field(repr=False)  # layout, noise floor, threshold, bugs, penalty
     arrays: dict = field(repr=False)
+    other_files: dict = field(default_factory=dict, repr=False)  # {path: text} beside `code`
 
     def result(self) -> CheckResult:
         """The check rebuilt, for every view and export (no problem: nothing re-runs)."""
@@ -89,8 +99,10 @@ def run_from_check(
     kind: str,
     settings: dict,
     code: str | None = None,
+    other_files: dict[str, str] | None = None,
 ) -> Run:
-    """A new run of this check (not stored yet)."""
+    """A new run of this check (not stored yet). `code` is the main file (the one the
+    findings' lines are in); `other_files` the rest of an upload, by path."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     summary = result.summary()
@@ -125,6 +137,7 @@ def run_from_check(
         findings=[f.as_dict() for f in findings],
         check=check,
         arrays=arrays,
+        other_files=dict(sorted((other_files or {}).items())),
     )
 
 

@@ -5,8 +5,9 @@ Every save is one transaction: a run is stored whole or not at all, so a crash m
 loses nothing saved before it, and concurrent saves (threads, sessions, processes) each
 commit their own row (SQLite in WAL mode waits for the writer before it instead of
 failing). The schema is created, and migrated, on opening; a database made by a newer
-GradScope is refused rather than touched. Runs are reached by their id only; listing
-returns what a history needs (title, verdict, arrays, time), never the code.
+GradScope is refused rather than touched. A run is opened by its id; a listing returns
+what a history needs (title, verdict, arrays, time), never the code, and the app lists
+only the runs whose ids a session knows, or whose team key it holds (engine.runs.team).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,15 +34,17 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine.runs.record import TITLE_LENGTH, Run, pack_arrays, unpack_arrays
+from engine.runs.team import TEAM_TAG_LENGTH, team_tag
 
 MAX_RUN_BYTES = 64 * 1024**2  # per run; GRADSCOPE_RUN_LIMIT_MB changes it
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a run's team key and the other files of its code
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 
 metadata = MetaData()
@@ -61,11 +64,25 @@ runs_table = Table(
     Column("check_data", Text, nullable=False),
     Column("arrays", LargeBinary, nullable=False),
     Column("size_bytes", Integer, nullable=False),
+    Column("team", String(TEAM_TAG_LENGTH), index=True),  # team_tag(key), or NULL
+    Column("other_files", Text),  # JSON {path: text} of the code's other files, or NULL
 )
 schema_table = Table("gradscope_schema", metadata, Column("version", Integer, nullable=False))
 
+
+def _add_team_and_files(connection) -> None:
+    """Schema 1 -> 2: the team a run is filed under and its code's other files (none for
+    the runs saved before)."""
+    connection.exec_driver_sql(
+        f"ALTER TABLE gradscope_runs ADD COLUMN team VARCHAR({TEAM_TAG_LENGTH})"
+    )
+    connection.exec_driver_sql("ALTER TABLE gradscope_runs ADD COLUMN other_files TEXT")
+    for index in runs_table.indexes:
+        index.create(connection, checkfirst=True)
+
+
 # version -> the step from it to the next; each runs in the opening transaction
-MIGRATIONS: dict[int, Callable] = {}
+MIGRATIONS: dict[int, Callable] = {1: _add_team_and_files}
 
 
 class RunTooLarge(ValueError):
@@ -100,6 +117,7 @@ class RunListing:
     verdict: str
     diverging_arrays: tuple[str, ...]
     size_bytes: int
+    filed_under_team: bool = False  # under the team key the listing asked for
 
 
 class RunStore:
@@ -115,9 +133,10 @@ class RunStore:
     def location(self) -> str:
         return location_of(self.url)
 
-    def save(self, run: Run) -> str:
-        """Store `run` whole, in one transaction; its id."""
-        row = _row(run)
+    def save(self, run: Run, team: str | None = None) -> str:
+        """Store `run` whole, in one transaction, filed under the team key `team` if
+        given (BadTeamKey if it could be guessed); its id."""
+        row = _row(run) | {"team": team_tag(team) if team is not None else None}
         if row["size_bytes"] > self.max_run_bytes:
             raise RunTooLarge(
                 f"This run is {_size(row['size_bytes'])}; a run may be at most "
@@ -142,8 +161,16 @@ class RunStore:
         verdict: str | None = None,
         kind: str | None = None,
         title: str | None = None,
+        *,
+        team: str | None = None,
+        ids: Iterable[str] | None = None,
     ) -> list[RunListing]:
-        """The newest runs first, filtered by verdict, kind and words of the title."""
+        """The newest runs first, filtered by verdict, kind and words of the title.
+
+        With `team` or `ids`, only the runs filed under that team key or with one of
+        those ids (what a visitor of the app may list); without either, all of them
+        (for whoever holds the database URL).
+        """
         columns = [
             runs_table.c[name]
             for name in (
@@ -154,6 +181,7 @@ class RunStore:
                 "verdict",
                 "diverging_arrays",
                 "size_bytes",
+                "team",
             )
         ]
         query = select(*columns).order_by(runs_table.c.created.desc()).limit(int(limit))
@@ -163,6 +191,9 @@ class RunStore:
             query = query.where(runs_table.c.kind == kind)
         if title:
             query = query.where(func.lower(runs_table.c.title).contains(title.lower()))
+        tag = team_tag(team) if team is not None else None
+        if team is not None or ids is not None:
+            query = query.where(_visible(tag, ids))
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         return [
@@ -174,6 +205,7 @@ class RunStore:
                 r.verdict,
                 tuple(json.loads(r.diverging_arrays)),
                 r.size_bytes,
+                tag is not None and r.team == tag,
             )
             for r in rows
         ]
@@ -192,6 +224,16 @@ class RunStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _visible(tag: str | None, ids: Iterable[str] | None):
+    """The runs filed under the team `tag`, or with one of `ids` (malformed ids are
+    dropped)."""
+    known = sorted({i for i in ids or () if isinstance(i, str) and RUN_ID.match(i)})
+    clauses = [runs_table.c.id.in_(known)] if known else []
+    if tag is not None:
+        clauses.append(runs_table.c.team == tag)
+    return or_(*clauses) if clauses else runs_table.c.id.is_(None)
 
 
 def location_of(url) -> str:
@@ -255,6 +297,8 @@ def _row(run: Run) -> dict:
         "check_data": json.dumps(run.check),
         "diverging_arrays": json.dumps(list(run.diverging_arrays)),
     }
+    if run.other_files:
+        texts["other_files"] = json.dumps(run.other_files)
     arrays = pack_arrays(run.arrays)
     size = len(arrays) + sum(len(t) for t in texts.values()) + len(run.code or "")
     return {
@@ -284,6 +328,7 @@ def _run(row) -> Run:
         findings=json.loads(row["findings"]),
         check=json.loads(row["check_data"]),
         arrays=unpack_arrays(row["arrays"]),
+        other_files=json.loads(row["other_files"]) if row["other_files"] else {},
     )
 
 
