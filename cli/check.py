@@ -18,7 +18,7 @@ from cli.flags import (
     rows_to_show,
     scenario_from_flags,
 )
-from cli.saving import add_save_flags, finish_saving, saving, with_saved_run
+from cli.saving import add_save_flags, finish_saving, saving, team_key_problem, with_saved_run
 from cli.terminal import EXIT_AGREE, EXIT_DIVERGE, out, refuse
 from engine.diagnosis.diagnose import diagnose
 from engine.diagnosis.finding import Finding
@@ -58,8 +58,8 @@ def add_parser(commands, prog: str) -> None:
             "Check backprop against finite differences on GradScope's network, with known "
             "bugs switched on, and say which matrix, which entries and which bug."
         ),
-        epilog="Exit status: 0 gradients agree, 1 they diverge, 2 bad arguments, too "
-        "large to run or a run that --save could not save.\n\n" + COMMANDS_HELP,
+        epilog="Exit status: 0 gradients agree, 1 they diverge, 2 bad arguments, a refused "
+        "team key, too large to run or a run that --save could not save.\n\n" + COMMANDS_HELP,
         formatter_class=_ParagraphsFormatter,
     )
     add_problem_flags(parser)
@@ -113,6 +113,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.list_bugs:
         out(format_catalogue(as_json=args.json))
         return EXIT_AGREE
+    if problem := team_key_problem(args):
+        return refuse(parser.prog, problem)
     try:
         scenario = scenario_from_flags(
             args, activation=args.activation, threshold=args.threshold, bugs=args.bug

@@ -27,7 +27,7 @@ from cli.flags import (
     rows_to_show,
     scenario_from_flags,
 )
-from cli.saving import add_save_flags, finish_saving, saving, with_saved_run
+from cli.saving import add_save_flags, finish_saving, saving, team_key_problem, with_saved_run
 from cli.terminal import EXIT_AGREE, EXIT_DIVERGE, out, refuse
 from engine.diagnosis.diagnose import diagnose
 from engine.runners.usercode import (
@@ -73,7 +73,7 @@ def add_parser(commands, prog: str) -> None:
             "the scenario's problem (--cost, --gradient, --convention)."
         ),
         epilog="Exit status: 0 gradients agree, 1 they diverge or your code failed, 2 bad "
-        "arguments or a run that --save could not save.",
+        "arguments, a refused team key or a run that --save could not save.",
     )
     parser.add_argument("file", help="your Python file")
     add_contract_flags(parser)
@@ -125,6 +125,8 @@ def _shapes_from_flag(text: str | None) -> list[tuple[int, ...]]:
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if problem := team_key_problem(args):
+        return refuse(parser.prog, problem)
     if args.loss is not None or args.params is not None or args.forward is not None:
         return run_contract(args, parser)
     if args.grads is not None or args.dtype is not None or args.backward is not None:

@@ -1,8 +1,11 @@
 """`gradscope runs`: the saved runs (`check --save`, `check-code --save`), listed
-newest first; `runs show ID`, `runs export ID`, `runs delete ID`, `runs compare ID1 ID2`.
+newest first; `runs show ID`, `runs export ID`, `runs delete ID`, `runs compare ID1 ID2`,
+and `runs team-key`, a new key to file runs under (engine.runs.team).
 
-Nothing re-runs: a run is shown from what was stored. Runs are reached by their id
-only (they hold users' code); a listing never shows the code.
+Nothing re-runs: a run is shown from what was stored. A run is opened by its id (runs
+hold users' code); a listing never shows the code. The CLI holds the database URL, so
+it lists every run there; `--team KEY` lists only the runs filed under that key, what
+the app lists to whoever enters it.
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ from functools import partial
 from pathlib import Path
 
 from cli.flags import add_table_flag, rows_to_show
-from cli.saving import StoreError, add_store_flags, run_link, with_store
+from cli.saving import TEAM_KEY_SETTING, StoreError, add_store_flags, run_link, with_store
 from cli.terminal import EXIT_AGREE, EXIT_USAGE, out, refuse
 from engine.runs.record import KINDS, Run
+from engine.runs.team import BadTeamKey, new_team_key, team_tag
 from engine.scenario.settings import Scenario
 from presentation.exports import run_document
 from presentation.text import check_body
 
 NAME = "runs"
+TEAM_KEY_ACTION = "team-key"
 VERDICTS = ("pass", "warn", "fail")
 MAX_LIMIT = 10_000
 SHOWN_ENTRIES = 5  # compare names this many entries that stopped or started diverging
@@ -42,15 +47,23 @@ def add_parser(commands, prog: str) -> None:
         NAME,
         prog=f"{prog} {NAME}",
         description="The saved runs (check --save, check-code --save), newest first: id, "
-        "time (UTC), verdict, diverging arrays, title. A run is reached by its id "
-        "only; the listing never shows code. With an action: show, export, delete or "
-        "compare runs by id.",
+        "time (UTC), verdict, diverging arrays, title. The command line holds the database, "
+        "so it lists every run in it; --team KEY lists only the runs filed under that team "
+        "key, as the app's Runs page does for whoever enters it. A run is opened by its id; "
+        "the listing never shows code. With an action: show, export, delete or compare "
+        "runs by id, or make a new team key.",
         epilog="Exit status: 0 done, 2 bad arguments, an unknown id or a database that "
         "cannot be read.",
     )
     parser.add_argument("--verdict", choices=VERDICTS, help="only runs with this verdict")
     parser.add_argument("--kind", choices=KINDS, help="only scenario checks, or only your code")
     parser.add_argument("--title", metavar="WORDS", help="only runs whose title contains WORDS")
+    parser.add_argument(
+        "--team",
+        metavar="KEY",
+        help="only runs filed under this team key (check --save --team KEY); without it, "
+        f"all runs (the {TEAM_KEY_SETTING} setting is not read here)",
+    )
     parser.add_argument(
         "--limit", type=_limit, default=20, help="at most this many runs (default: %(default)s)"
     )
@@ -78,20 +91,37 @@ def add_parser(commands, prog: str) -> None:
             action.add_argument(
                 "--output", "-o", metavar="FILE", help="write to FILE (default: standard output)"
             )
+    key_help = "print a new team key, to file saved runs under and list them by"
+    team_key = actions.add_parser(
+        TEAM_KEY_ACTION,
+        prog=f"{prog} {NAME} {TEAM_KEY_ACTION}",
+        help=key_help,
+        description=key_help[0].upper() + key_help[1:] + " (128 random bits). The key "
+        "goes to standard output, how to use it to standard error, so "
+        f"`{TEAM_KEY_SETTING}=$({prog} {NAME} {TEAM_KEY_ACTION})` keeps the key alone. "
+        "Share it with your team like a password.",
+    )
+    team_key.set_defaults(run=partial(run_team_key, prog=prog))
 
 
 def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.team is not None:
+        try:
+            team_tag(args.team)
+        except BadTeamKey as error:
+            return refuse(parser.prog, f"the team key in --team is refused: {error}")
     try:
         listing, location = with_store(
             args.runs_url,
             lambda store: (
-                store.list(args.limit, args.verdict, args.kind, args.title),
+                store.list(args.limit, args.verdict, args.kind, args.title, team=args.team),
                 store.location,
             ),
             "read the runs",
         )
     except StoreError as error:
         return refuse(parser.prog, str(error))
+    team = " filed under this team key" if args.team is not None else ""
     if args.json:
         rows = [
             {
@@ -108,10 +138,10 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         out(json.dumps(rows, indent=2))
         return EXIT_AGREE
     if not listing:
-        out(f"No saved runs in {location}{' match' if _filtered(args) else ''}.")
+        out(f"No saved runs in {location}{team}{' match' if _filtered(args) else ''}.")
         return EXIT_AGREE
     runs = "1 saved run" if len(listing) == 1 else f"{len(listing)} saved runs"
-    out(f"{runs} in {location}, newest first:")
+    out(f"{runs} in {location}{team}, newest first:")
     table = [("id", "time (UTC)", "verdict", "diverging arrays", "title")] + [
         (
             r.id,
@@ -143,7 +173,23 @@ def run_show(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             f"code: {len(run.code.splitlines())} lines, saved with the run "
             f"({parser.prog.rsplit(' ', 1)[0]} export {run.id} has them)"
         )
-    out("\n".join(lines + check_body(result, findings, rows_to_show(result, args.table))))
+    rows = rows_to_show(result, args.table)
+    out("\n".join(lines + check_body(result, findings, rows, source=run.code)))
+    return EXIT_AGREE
+
+
+def run_team_key(args: argparse.Namespace, prog: str) -> int:
+    """A new team key on stdout, alone; how to use it on stderr (it shows in a terminal,
+    and `$(...)` captures the key only)."""
+    key = new_team_key()
+    out(key)
+    print(
+        "Enter it on the app's Runs page to list the runs filed under it; share it with "
+        "your team like a password.\n"
+        f"To file your saved runs under it: export {TEAM_KEY_SETTING}={key} (a CI secret), "
+        f"then {prog} --save, or {prog} check-code FILE --save (--team KEY does it once).",
+        file=sys.stderr,
+    )
     return EXIT_AGREE
 
 

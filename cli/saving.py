@@ -4,6 +4,10 @@ to (`--runs-url`), and the link a teammate opens (`?run=ID` on `--runs-base-url`
 The store is engine.runs: SQLite in a file by default, any SQLAlchemy URL by
 GRADSCOPE_RUNS_URL or `--runs-url`. A store that cannot be opened or written, or a run
 above the size limit, is one line on stderr and exit status 2, never a traceback.
+
+`--team KEY` (else GRADSCOPE_TEAM_KEY, a CI secret) files the run under a team key, so
+the app lists it to whoever enters the key (engine.runs.team). The key is a secret: it
+is checked before the check runs, and never printed back.
 """
 
 from __future__ import annotations
@@ -11,12 +15,17 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cli.terminal import out, refuse
 from engine.runs.store import NewerSchema, RunStore, RunTooLarge
+from engine.runs.team import BadTeamKey, team_tag
 
 BASE_URL_SETTING = "GRADSCOPE_BASE_URL"
+TEAM_KEY_SETTING = "GRADSCOPE_TEAM_KEY"
+FILED_UNDER_TEAM = "(filed under your team key)"
 DEFAULT_BASE_URL = "http://localhost:8501/"
+RUNS_PAGE_PATH = "Runs"  # the address Streamlit gives pages/6_Runs.py
 
 
 class StoreError(Exception):
@@ -27,12 +36,14 @@ class StoreError(Exception):
 class SavedRun:
     id: str
     link: str
+    filed_under_team_key: bool = False  # whether, never which: the key is a secret
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "link": self.link}
+        return {"id": self.id, "link": self.link, "filed_under_team_key": self.filed_under_team_key}
 
     def line(self) -> str:
-        return f"saved run {self.id}: {self.link}"
+        team = f" {FILED_UNDER_TEAM}" if self.filed_under_team_key else ""
+        return f"saved run {self.id}: {self.link}{team}"
 
 
 def add_store_flags(parser: argparse.ArgumentParser, default=None) -> None:
@@ -67,13 +78,46 @@ def add_save_flags(parser: argparse.ArgumentParser, note: str = "") -> None:
         "title (default: one from the verdict) and print its link; exit status 2 if it "
         "cannot be saved" + note,
     )
+    parser.add_argument(
+        "--team",
+        metavar="KEY",
+        default=None,
+        help="with --save: file the run under this team key, so the app's Runs page lists "
+        "it to whoever enters the key (default: the GRADSCOPE_TEAM_KEY setting; a new key: "
+        "runs team-key; --team=KEY if it starts with '-'). The key is never printed",
+    )
     add_store_flags(parser)
 
 
+def team_key_problem(args: argparse.Namespace) -> str:
+    """Why the team key cannot be used, in one line that never repeats it; '' when it
+    can. Called before the check runs, so a bad key costs no wait. The key used is left
+    in `args.team`: `--team`, else GRADSCOPE_TEAM_KEY (an empty setting is none)."""
+    if args.save is None:
+        if args.team is not None:
+            return "--team files a saved run under a team key: add --save"
+        return ""
+    given = "--team"
+    if args.team is None:
+        args.team, given = os.environ.get(TEAM_KEY_SETTING) or None, TEAM_KEY_SETTING
+    if args.team is None:
+        return ""
+    try:
+        team_tag(args.team)
+    except BadTeamKey as error:
+        return f"the team key in {given} is refused, nothing was checked: {error} " + (
+            "`runs team-key` makes a good one."
+        )
+    return ""
+
+
 def run_link(run_id: str, base_url: str | None = None) -> str:
-    """`?run=ID` on the app's address (`&run=ID` when it already has a query)."""
-    base = base_url or os.environ.get(BASE_URL_SETTING) or DEFAULT_BASE_URL
-    return f"{base}{'&' if '?' in base else '?'}run={run_id}"
+    """The app's Runs page with `?run=ID`: the run's whole view (findings, figures, code,
+    downloads), and from there every page shows it. A query the base has is kept."""
+    base = urlsplit(base_url or os.environ.get(BASE_URL_SETTING) or DEFAULT_BASE_URL)
+    path = base.path.rstrip("/") + "/" + RUNS_PAGE_PATH
+    query = urlencode([*parse_qsl(base.query), ("run", run_id)])
+    return urlunsplit(base._replace(path=path, query=query))
 
 
 def open_store(url: str | None) -> RunStore:
@@ -110,14 +154,16 @@ def save_run(args: argparse.Namespace, result, findings, *, kind, settings, code
     except StoreError as error:
         raise StoreError(f"the run was not saved: {error}") from None
     try:
-        run_id = store.save(run)
+        run_id = store.save(run, team=args.team)
     except RunTooLarge as error:
         raise StoreError(str(error)) from None  # says that nothing was saved
+    except BadTeamKey as error:  # team_key_problem refuses it before the check
+        raise StoreError(f"the run was not saved: {error}") from None
     except Exception as error:  # any driver's failure: one line
         raise StoreError(f"the run was not saved: {_reason(error, args.runs_url, store)}") from None
     finally:
         store.close()
-    return SavedRun(run_id, run_link(run_id, args.runs_base_url))
+    return SavedRun(run_id, run_link(run_id, args.runs_base_url), args.team is not None)
 
 
 def saving(args: argparse.Namespace, result, findings, **run) -> tuple[SavedRun | None, str]:

@@ -17,7 +17,7 @@ from engine.bugs.catalogue import BUGS
 from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.scenario.settings import Scenario
-from presentation.report import source_excerpt
+from presentation.report import source_excerpt, source_lines
 
 
 def format_catalogue(as_json: bool = False) -> str:
@@ -44,8 +44,15 @@ def check_header(scenario: Scenario) -> list[str]:
     ]
 
 
-def check_body(result: CheckResult, findings: list[Finding], rows) -> list[str]:
-    """Everything below the header, starting with the blank line that follows it."""
+def check_body(
+    result: CheckResult, findings: list[Finding], rows, source: str | None = None
+) -> list[str]:
+    """Everything below the header, starting with the blank line that follows it.
+
+    `source` is the code the findings' lines number (default: the traced file of a live
+    check; a saved run, which keeps no trace, passes its stored code)."""
+    if source is None and result.trace is not None:
+        source = result.trace.source
     return [
         "",
         *_seed_table(result, rows),
@@ -54,7 +61,7 @@ def check_body(result: CheckResult, findings: list[Finding], rows) -> list[str]:
         "",
         *_verdict(result),
         "",
-        *_diagnosis(findings, result.trace.source if result.trace else None),
+        *_diagnosis(findings, source),
     ]
 
 
@@ -132,7 +139,8 @@ def _verdict(result: CheckResult) -> list[str]:
 
 def _diagnosis(findings: list[Finding], source: str | None = None) -> list[str]:
     """The ranked findings; the first one with lines quotes them from the user's
-    `source`, so the terminal shows where to look, not only line numbers."""
+    `source`, so the terminal shows where to look, not only line numbers (a number that
+    is not a line of `source` is named, not quoted)."""
     lines = ["Diagnosis (most likely first):"]
     quoted = False
     for rank, f in enumerate(findings, 1):
@@ -154,8 +162,22 @@ def _diagnosis(findings: list[Finding], source: str | None = None) -> list[str]:
                     subsequent_indent="   ",
                 )
             )
-        excerpt = source_excerpt(source, f.lines) if source and f.lines and not quoted else ""
+        if not source or not f.lines or quoted:
+            continue
+        excerpt = source_excerpt(source, f.lines)
         if excerpt:
             lines += [f"   {row}" for row in excerpt.splitlines()]
             quoted = True
+        lines += _outside(source, f.lines)
     return lines
+
+
+def _outside(source: str, numbers) -> list[str]:
+    """A note naming the `numbers` that are not lines of `source` (a run saved with
+    other code than its findings name), instead of quoting nothing without a word."""
+    shown = set(source_lines(source, numbers))
+    missing = [str(n) for n in numbers if n not in shown]
+    if not missing:
+        return []
+    which = f"line {missing[0]} is" if len(missing) == 1 else f"lines {', '.join(missing)} are"
+    return [f"   ({which} not in the code, so not quoted)"]
