@@ -112,6 +112,20 @@ def test_a_constant_factor_other_than_m_is_reported_without_blaming_m(seed_probl
     assert scale and scale[0].bug_id is None
 
 
+def test_a_factor_of_two_is_worded_as_a_term_counted_twice_not_as_m(seed_problem):
+    p = seed_problem  # m = 5: a factor of 2 is not the number of examples
+    result = engine.check_functions(
+        lambda t: engine.cost(t, p),
+        lambda t: 2 * engine.gradient(t, p),
+        p.theta,
+        [(5, 4), (3, 6)],
+    )
+    scale = next(f for f in engine.diagnose(result) if "constant 2 times" in f.message)
+    assert "counted two times" in scale.message  # m is unknown to a check of functions
+    assert "if you have 2 examples, the summed deltas were not divided" in scale.message
+    assert "number of examples m?" not in scale.message
+
+
 def test_right_values_in_unexplained_places_are_a_permutation_no_bug_claims(seed_problem):
     p = seed_problem
     result = engine.check_functions(

@@ -73,6 +73,8 @@ class ConstantFactor:
         """Whether the factor may be the number of examples, in words (or '')."""
         if self.equals_m:
             return f" (k equals m = {self.m}, the number of examples)"
+        if self.whole_number and round(self.k) == 2:
+            return " (twice: a term counted two times, or a missing 1/2)"
         if self.whole_number:
             return f" (is {round(self.k)} your number of examples m?)"
         return ""

@@ -425,6 +425,11 @@ def _scale_factor_of_arrays(result: CheckResult) -> list[Finding]:
     m_known = result.lambda_and_m[1] if result.lambda_and_m else None
     seen = ConstantFactor(k, m_known, float(ratios.min()), float(ratios.max()))
     hint, example = seen.hint, "e.g. a missing division by the batch size"
+    if seen.whole_number and round(k) == 2 and not seen.equals_m:
+        example = (
+            "e.g. a gradient added in two places, a missing 1/2 of a squared loss, or a "
+            "missing division by the batch size if it is 2"
+        )
     inverse = 1 / k
     if abs(k) < 1 and abs(inverse - round(inverse)) < 1e-6 * abs(inverse):
         hint = f" (1/{round(inverse)})"

@@ -24,9 +24,10 @@ def detect(seen: Observation) -> Claim | None:
         return None
     if not (seen.equals_m or (seen.whole_number and seen.m is None)):
         return None
+    condition = "" if seen.equals_m else f"if you have {round(seen.k)} examples, "
     return Claim(
         message=(
-            f"{seen.description}: the summed deltas were not divided by m "
+            f"{seen.description}: {condition}the summed deltas were not divided by m "
             "(theta_grad = D instead of D / m)."
         ),
         evidence=seen.evidence,
