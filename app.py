@@ -7,11 +7,12 @@ with `ui.frame.frame()`, which sets the page up and draws the shared scenario si
 import streamlit as st
 
 from engine.bugs.catalogue import SEED_BUGS
-from ui import cache
+from ui import cache, linked_run
 from ui.components import exact_on_demand, status_card
 from ui.frame import frame, load_seed_scenario
 
 scenario = frame("Overview")
+run = linked_run.shown()
 
 st.title("GradScope")
 st.markdown(
@@ -21,12 +22,19 @@ st.markdown(
     "the mistake in plain words, with the numbers behind it."
 )
 
-st.subheader("Status of the current scenario")
-st.caption(
-    scenario.describe() + (f"; bugs on: {', '.join(scenario.bugs)}" if scenario.bugs else "")
-)
-if exact_on_demand(scenario, "overview"):
-    status_card(cache.check_result(scenario), cache.findings(scenario))
+if run:
+    st.subheader("Status of the saved run")
+    st.caption(linked_run.describe(run))
+    status_card(linked_run.result_of(run), run.finding_objects())
+    st.caption("The whole run: heatmaps, scatter and table; its code; its downloads:")
+    linked_run.run_page_links()
+else:
+    st.subheader("Status of the current scenario")
+    st.caption(
+        scenario.describe() + (f"; bugs on: {', '.join(scenario.bugs)}" if scenario.bugs else "")
+    )
+    if exact_on_demand(scenario, "overview"):
+        status_card(cache.check_result(scenario), cache.findings(scenario))
 
 st.subheader("Where this started")
 left, right = st.columns([3, 2])
@@ -50,31 +58,40 @@ with right.container(border=True):
     )
 
 st.subheader("Pages")
+query = linked_run.link_params()  # in a saved run, every page shows it
 st.page_link(
     "pages/1_Gradient_check.py",
     label="Gradient check: heatmaps, scatter, table",
     icon=":material/grid_on:",
+    query_params=query,
 )
 st.page_link(
     "pages/2_Bug_lab.py",
     label="Bug lab: every catalogue bug, on versus off",
     icon=":material/bug_report:",
+    query_params=query,
 )
 st.page_link(
-    "pages/3_Epsilon.py", label="Epsilon: truncation versus round-off", icon=":material/show_chart:"
+    "pages/3_Epsilon.py",
+    label="Epsilon: truncation versus round-off",
+    icon=":material/show_chart:",
+    query_params=query,
 )
 st.page_link(
     "pages/4_Training.py",
     label="Training: what a wrong gradient does to fmin_cg",
     icon=":material/model_training:",
+    query_params=query,
 )
 st.page_link(
     "pages/5_Your_code.py",
     label="Your code: paste a cost and a gradient, see where they part",
     icon=":material/code:",
+    query_params=query,
 )
 st.page_link(
     "pages/6_Runs.py",
     label="Runs: saved checks, their links, and two runs compared",
     icon=":material/history:",
+    query_params=query,
 )

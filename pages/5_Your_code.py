@@ -1,4 +1,8 @@
-"""Your code: paste (or upload) a cost and a gradient, and see where they part."""
+"""Your code: paste (or upload) a cost and a gradient, and see where they part.
+
+In a saved run of code (`?run=ID`) the run's code and settings fill the page and its
+stored result is shown, none of its code run, until the visitor runs the code live.
+"""
 
 import hashlib
 
@@ -16,10 +20,10 @@ from engine.runners.sandbox import (
 from engine.runners.usercode import CONVENTIONS, FOUNDING_CONVENTION, run_user_code
 from engine.scenario.parse import parse_shapes
 from presentation import figures
-from ui import cache, runs
+from ui import cache, linked_run, runs
 from ui.coderun import queued_run, show_hint_and_failure
 from ui.components import findings_list, noise_note, status_badge, styled_table
-from ui.contract_mode import contract_mode, keep_typed_values
+from ui.contract_mode import contract_mode, keep_typed_values, run_fields
 from ui.frame import frame
 from ui.share import chart, release_upload
 
@@ -27,6 +31,17 @@ MAX_SOURCE_BYTES = 256 * 1024
 
 scenario = frame("Your code", icon=":material/code:")
 st.title("Check your own code")
+saved = linked_run.shown()
+saved = saved if saved and saved.kind == "code" else None
+
+
+def stop_with_the_saved_run() -> None:
+    """Where this server runs no code, a saved run is still shown: its code and result."""
+    if saved:
+        linked_run.saved_code(saved)
+        linked_run.saved_code_view(saved, scenario)
+    st.stop()
+
 
 if not code_execution_enabled():
     st.info(
@@ -35,18 +50,53 @@ if not code_execution_enabled():
         "`python -m engine check-code FILE.py`.",
         icon=":material/lock:",
     )
-    st.stop()
+    stop_with_the_saved_run()
 
 isolation = detect_isolation()
 refusal = code_policy(isolation, st.get_option("server.address"))
 if refusal:
     st.info(refusal, icon=":material/lock:")
-    st.stop()
+    stop_with_the_saved_run()
 
 MODES = {
     "functions": "Cost and gradient functions (the seed's calling conventions)",
     "contract": "Your model as it is (a loss and its params, or a layer's forward call)",
 }
+
+
+def functions_fields(run) -> tuple[dict, list[str]]:
+    """The functions mode's fields as a run saved them (by this page or `check-code
+    --save`), and what could not be filled back, in words."""
+    settings, notes = run.settings, []
+    values = {"code-mode": "functions", "code-source": run.code or ""}
+    for key, name in (("code-cost", "cost"), ("code-gradient", "gradient")):
+        if isinstance(settings.get(name), str) and settings[name]:
+            values[key] = settings[name]
+        else:
+            notes.append(f"the {name} function's name (not in the run's settings)")
+    if settings.get("convention") in CONVENTIONS:
+        values["code-convention"] = settings["convention"]
+    labels = settings.get("label_base", settings.get("labels"))
+    if labels in (0, 1):
+        values["code-labels"] = labels
+    shapes = settings.get("shapes")
+    if isinstance(shapes, str) and shapes:
+        values["code-shapes"] = shapes
+    elif isinstance(shapes, list) and shapes:
+        values["code-shapes"] = ", ".join("x".join(map(str, shape)) for shape in shapes)
+    if linked_run.scenario_of(run) is None:
+        notes.append("the problem (theta, X, y, λ): running it uses the sidebar's scenario")
+    if isinstance(settings.get("file"), str):
+        notes.append(f"the file name {settings['file']}: its code is in the editor")
+    return values, notes
+
+
+run_notes = []
+if saved:  # filled once per entry into the run: then the visitor's edits stand
+    contract = saved.settings.get("mode") == "contract"
+    values, run_notes = run_fields(saved) if contract else functions_fields(saved)
+    linked_run.fill("code", values)
+
 OLD_MODE_KEYS = ("code-example", "code-source", "code-cost", "code-gradient", "code-convention")
 keep_typed_values()
 for key in OLD_MODE_KEYS + ("code-labels", "code-dask", "code-only-diverging"):
@@ -55,7 +105,7 @@ for key in OLD_MODE_KEYS + ("code-labels", "code-dask", "code-only-diverging"):
 mode = st.radio("What to check", list(MODES), key="code-mode", format_func=MODES.get)
 st.caption(isolation.describe())
 if mode == "contract":
-    contract_mode(scenario)
+    contract_mode(scenario, saved, run_notes)
     st.stop()
 
 st.markdown(
@@ -210,7 +260,10 @@ if st.button("Run the check", type="primary", icon=":material/play_arrow:"):
 
 stored = st.session_state.get("code-run")
 if not stored or stored[0] != signature:
-    st.info("Press **Run the check** to run your code.")
+    if saved:
+        linked_run.saved_code_view(saved, scenario, run_notes)
+    else:
+        st.info("Press **Run the check** to run your code.")
     st.stop()
 
 run = stored[1]
@@ -232,6 +285,7 @@ if run.ok:
         kind="code",
         code=source,
         settings={
+            "mode": "functions",
             "cost": cost_name,
             "gradient": gradient_name,
             "convention": convention,

@@ -13,6 +13,7 @@ if run_id:
     st.divider()
 
 st.subheader("History", anchor=False)
+runs.team_control()
 listings = runs.history()
 if listings:
     st.subheader("Compare two runs", anchor=False)

@@ -10,9 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.runs.store import RunStore
+from engine.runs.team import new_team_key, team_tag
 from engine.scenario.settings import Scenario
 from tests.app_helpers import ROOT, open_page, plotly_figures, start_app, texts
 from ui import cache
+from ui import runs as runs_ui
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 FOUNDING_BUG = "sigmoid-sign-flip"  # the founding question: 3-5-3, m = 5, lambda = 1
@@ -48,8 +50,10 @@ def open_runs_page(at: AppTest) -> AppTest:
 
 
 def open_link(**params) -> AppTest:
-    """A new session opened with this address (the app's root, as a shared link is)."""
+    """A new session opened with this address on the Runs page (the run's whole view;
+    tests/test_app_linked_run.py opens links on the other pages)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/6_Runs.py")
     for name, value in params.items():
         at.query_params[name] = value
     return at.run()
@@ -106,7 +110,8 @@ def test_a_run_link_on_any_page_shows_the_run(runs_url):
     at.switch_page("pages/1_Gradient_check.py")  # the session opens on that page
     at.query_params["run"] = run_id
     at.run()
-    assert [h.value for h in at.header] == ["from the check page"]
+    assert not at.exception
+    assert any("**Saved run:** from the check page" in m.value for m in at.markdown)
 
 
 @pytest.mark.parametrize("run_id", ["AAAAAAAAAAAAAAAAAAAAAA", "not a run!", "x" * 5000])
@@ -227,3 +232,61 @@ def test_a_team_database_is_set_in_the_secrets_under_connections_runs(tmp_path, 
     at = next(b for b in at.button if b.key == "save-check-save").click().run()
     assert not at.exception
     assert RunStore(f"sqlite:///{team}").get(link_id(at)) is not None
+
+
+def new_session_on_runs_page(**params) -> AppTest:
+    """Another visitor: a new session that opens on the Runs page."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/6_Runs.py")
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def enter_team_key(at: AppTest, key: str) -> AppTest:
+    return at.text_input(key="runs-team-typed").input(key).run()
+
+
+def history_titles(at: AppTest) -> list[str]:
+    tables = [d.value for d in at.dataframe if "title" in getattr(d.value, "columns", [])]
+    return list(tables[0]["title"]) if tables else []
+
+
+def test_another_visitors_run_is_not_listed_but_opens_by_its_link(runs_url):
+    _, run_id = save_check(start_app(), "someone else's code", FOUNDING_BUG)
+    stranger = new_session_on_runs_page()
+    assert not stranger.exception
+    assert history_titles(stranger) == []
+    assert "No saved runs match" in texts(stranger)
+    opened = new_session_on_runs_page(run=run_id)
+    assert [h.value for h in opened.header][0] == "someone else's code"
+    assert history_titles(opened) == ["someone else's code"]
+    assert list(opened.dataframe[0].value["whose"]) == ["opened here"]
+    assert not [s for s in opened.selectbox if s.key == "runs-delete-choice"]  # not theirs
+
+
+def test_runs_filed_under_a_team_key_are_listed_to_whoever_enters_it(runs_url):
+    key = new_team_key()
+    at = enter_team_key(open_runs_page(start_app()), key)
+    assert at.session_state[runs_ui.TEAM_KEY] == key
+    at, _ = save_check(at, "filed for the team", FOUNDING_BUG)
+    teammate = enter_team_key(new_session_on_runs_page(), key)
+    assert history_titles(teammate) == ["filed for the team"]
+    assert list(teammate.dataframe[0].value["whose"]) == ["team"]
+    assert history_titles(enter_team_key(new_session_on_runs_page(), new_team_key())) == []
+
+
+def test_a_guessable_team_key_is_refused_and_nothing_is_listed(runs_url):
+    at = enter_team_key(new_session_on_runs_page(), "ourteam")
+    assert not at.exception
+    assert "could be guessed" in at.warning[0].value
+    assert runs_ui.TEAM_KEY not in at.session_state
+
+
+def test_a_new_team_key_is_made_on_request_and_can_be_forgotten(runs_url):
+    at = new_session_on_runs_page()
+    at = next(b for b in at.button if b.key == "runs-team-new").click().run()
+    key = at.session_state[runs_ui.TEAM_KEY]
+    assert team_tag(key) and key in [c.value for c in at.code]
+    at = next(b for b in at.button if b.key == "runs-team-forget").click().run()
+    assert runs_ui.TEAM_KEY not in at.session_state

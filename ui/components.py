@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import streamlit as st
 
 from engine.bugs.catalogue import BUGS
 from engine.diagnosis.finding import Finding
 from engine.gradcheck.compare import CheckResult
 from engine.network.layout import Layout
+from presentation.figures import MAX_HEATMAP_CELLS
 from presentation.report import CAUSE_WORDS, excerpt_title, source_excerpt, source_lines
+from ui.share import chart
 
 STATUS_STYLE = {
     "pass": ("green", ":material/check_circle:", "PASS: the gradients agree"),
@@ -225,3 +230,109 @@ def dask_choice(label: str, key_prefix: str, help: str) -> str | None:
         help=help,
     )
     return scheduler if choice == "cluster" else None
+
+
+@dataclass(frozen=True)
+class CheckFigures:
+    """Where a check's figures come from: the scenario's cache for a live check, a saved
+    run's stored arrays for a run (`ui.linked_run.run_figures`). `heatmaps(index, mode,
+    region)` and `scatter()` return cached figures; downloads are named after
+    `file_stem`, or after the scenario when it is None."""
+
+    heatmaps: Callable
+    scatter: Callable
+    file_stem: str | None = None
+
+    def file_name(self, name: str) -> str | None:
+        return f"{self.file_stem}-{name}.html" if self.file_stem else None
+
+
+def scenario_figures(scenario) -> CheckFigures:
+    """A live check's figures, built once per scenario in the shared cache."""
+    from ui import cache
+
+    return CheckFigures(
+        lambda index, mode, region=None: cache.heatmaps(scenario, index, mode, region),
+        lambda: cache.scatter(scenario),
+    )
+
+
+HEATMAP_ARRAYS = 24  # heatmaps drawn of a check with more arrays: the most diverging
+
+
+def check_details(
+    result: CheckResult, source: CheckFigures, scenario, key_prefix: str = ""
+) -> None:
+    """A check's views below its verdict, the same for a live check and a saved run:
+    per matrix its metrics and heatmaps (a zoom for big ones), the scatter, the seed's
+    side-by-side table and the noise note. `scenario` names the downloads."""
+    st.subheader("Per weight matrix", anchor=False)
+    third = (
+        st.segmented_control(
+            "Third panel",
+            ["difference", "log relative error"],
+            default="difference",
+            key="heatmap-third",
+            persist_state="session",
+        )
+        or "difference"
+    )
+    mode = "log_rel_error" if third != "difference" else "difference"
+    order = sorted(range(len(result.matrices)), key=lambda i: -result.matrices[i].n_diverging)
+    if len(order) > HEATMAP_ARRAYS:
+        st.caption(
+            f"Heatmaps of {HEATMAP_ARRAYS} of {len(order)} arrays (the most diverging "
+            "first); every entry is in the table."
+        )
+    for index in sorted(order[:HEATMAP_ARRAYS]):
+        matrix_view(result.matrices[index], source, scenario, mode, key_prefix)
+
+    st.subheader("All parameters", anchor=False)
+    chart(
+        source.scatter(),
+        f"{key_prefix}scatter",
+        scenario,
+        "scatter",
+        file_name=source.file_name("scatter"),
+    )
+    st.subheader("Side by side, the seed's way", anchor=False)
+    only = st.toggle("Only diverging rows", key="only-diverging", persist_state="session")
+    styled_table(result, only)
+    noise_note(result)
+
+
+def matrix_view(m, source: CheckFigures, scenario, mode: str, key_prefix: str = "") -> None:
+    """One matrix: shape, relative difference, diverging count, worst entry, heatmaps;
+    for a matrix too big to draw cell by cell, a zoom into a region of it."""
+    cols = st.columns([1, 1, 1, 2])
+    cols[0].metric(m.name, shape_label(m))
+    cols[1].metric("Relative difference", f"{m.relative_difference:.3g}")
+    cols[2].metric("Diverging", f"{m.n_diverging} / {m.analytic.size}")
+    cols[3].markdown(
+        f"**Worst entry**  \n{escape_markdown(m.describe_worst().removeprefix(m.name + ' '))}"
+        f"  \nrelative error {m.rel_error.max():.2g}"
+    )
+    chart(
+        source.heatmaps(m.index, mode),
+        f"{key_prefix}heatmap-{m.name}",
+        scenario,
+        m.name,
+        file_name=source.file_name(m.name),
+    )
+    if m.analytic.size > MAX_HEATMAP_CELLS and len(m.shape) == 2:
+        with st.expander(f"Zoom into a region of {m.name}"):
+            rows = st.slider(
+                "Rows", 0, m.shape[0], (0, min(m.shape[0], 50)), key=f"zoom-rows-{m.name}"
+            )
+            cols = st.slider(
+                "Columns", 0, m.shape[1], (0, min(m.shape[1], 50)), key=f"zoom-cols-{m.name}"
+            )
+            if rows[1] > rows[0] and cols[1] > cols[0]:
+                region = (rows[0], rows[1], cols[0], cols[1])
+                chart(
+                    source.heatmaps(m.index, mode, region),
+                    f"{key_prefix}zoom-{m.name}",
+                    scenario,
+                    f"{m.name}-zoom",
+                    file_name=source.file_name(f"{m.name}-zoom"),
+                )

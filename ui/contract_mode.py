@@ -37,7 +37,7 @@ from engine.scenario.settings import Scenario
 from presentation import figures
 from presentation.exports import EXPORT_EVERY_ROW_UP_TO, flagged_rows, result_sections
 from presentation.report import build_report
-from ui import runs
+from ui import linked_run, runs
 from ui.coderun import queued_run, show_hint_and_failure
 from ui.components import findings_list, noise_note, status_badge, status_card, styled_table
 from ui.contract_examples import CONTRACT_EXAMPLES, LAYER, LOSS
@@ -104,6 +104,54 @@ def load_example() -> None:
             "contract-dtype": example.dtype,
         }
     )
+
+
+# A saved run's contract settings (this page's save, or `check-code --save`) by field.
+RUN_FIELDS = {
+    "loss": "contract-loss",
+    "params": "contract-params",
+    "grads": "contract-grads",
+    "segments": "contract-segments",
+    "order": "contract-order",
+    "set_params": "contract-set-params",
+    "forward": "contract-forward",
+    "backward": "contract-backward",
+}
+
+
+def run_fields(run) -> tuple[dict, list[str]]:
+    """This mode's fields as a saved run holds them (`ui.linked_run.fill` puts them in),
+    and what could not be filled back, in words. The run's code is its main file: put in
+    as pasted code, or with the other files of its upload when the run kept them. Runs
+    saved before the expressions were kept lack them."""
+    settings, notes = run.settings, []
+    values = {"code-mode": "contract", "contract-kind": "paste", "contract-source": run.code or ""}
+    for name, key in RUN_FIELDS.items():
+        value = settings.get(name)
+        values[key] = value if isinstance(value, str) else ""
+    if values["contract-order"] not in ORDER_CHOICES:
+        values["contract-order"] = ""
+    dtype = settings.get("dtype") or ""
+    values["contract-dtype"] = dtype if dtype in DTYPES else ""
+    check = settings.get("check") or (LAYER if values["contract-forward"] else LOSS)
+    values["contract-check"] = check if check in CHECKS else LOSS
+    if not any(isinstance(settings.get(name), str) for name in ("loss", "params", "forward")):
+        notes.append("the expressions (this run was saved without them; its description is below)")
+    main = settings.get("main") or settings.get("file")
+    others = getattr(run, "other_files", None) or {}  # the rest of an upload, when kept
+    if others and isinstance(main, str) and main:
+        values["contract-kind"] = "files"
+        values[FILES_KEY] = {
+            main: (run.code or "").encode(),
+            **{path: text.encode() for path, text in others.items()},
+        }
+        values["contract-main"] = main
+    elif isinstance(main, str) and main not in ("", PASTED_FILE):
+        notes.append(
+            f"the other files beside {main}: the run keeps its main file, now pasted as "
+            f"{PASTED_FILE}"
+        )
+    return values, notes
 
 
 def upload_key() -> str:
@@ -268,8 +316,10 @@ def export_json(run: CodeRun, findings) -> str:
     return json.dumps(document, indent=2)
 
 
-def contract_mode(scenario: Scenario) -> None:
-    """The whole mode: example, sources, expressions, preview, run, result."""
+def contract_mode(scenario: Scenario, saved=None, notes: list[str] = ()) -> None:
+    """The whole mode: example, sources, expressions, preview, run, result. With a
+    `saved` run of code (`?run=ID`), its stored result stands where a live one would
+    be, until the code is run live (`notes`: its settings not filled back)."""
     if "contract-source" not in st.session_state:
         st.session_state["contract-example"] = next(iter(CONTRACT_EXAMPLES))
         load_example()
@@ -303,7 +353,7 @@ def contract_mode(scenario: Scenario) -> None:
     )
     sources, main = source_input(kind)
     if sources is None:
-        st.stop()
+        stop_with(saved, scenario, notes)
 
     check = st.radio(
         "Check",
@@ -318,7 +368,7 @@ def contract_mode(scenario: Scenario) -> None:
     )
     expressions, dtype = layer_fields() if check == LAYER else loss_fields()
     if not preview(sources, main, check, expressions, dtype):
-        st.stop()
+        stop_with(saved, scenario, notes)
 
     signature = hashlib.sha256(
         repr((sorted(sources.items()), main, check, expressions, dtype, scenario.eps)).encode()
@@ -344,9 +394,25 @@ def contract_mode(scenario: Scenario) -> None:
         if stored and stored[1].ok:
             st.caption("The last run, before your latest changes, found:")
             st.text("\n".join(model_lines(stored[1], stored[2] if len(stored) > 2 else LOSS)))
-        st.info("Press **Run the check** to run your code in the sandbox.")
-        st.stop()
-    show_run(stored[1], scenario, main, stored[2], main_source(sources, main))
+        if not saved:
+            st.info("Press **Run the check** to run your code in the sandbox.")
+        stop_with(saved, scenario, notes)
+    show_run(
+        stored[1],
+        scenario,
+        main,
+        stored[2],
+        main_source(sources, main),
+        {**expressions, "dtype": dtype},
+        other_sources(sources, main),
+    )
+
+
+def stop_with(saved, scenario: Scenario, notes: list[str]) -> None:
+    """End the page; in a saved run of code, with its stored result shown first."""
+    if saved:
+        linked_run.saved_code_view(saved, scenario, notes)
+    st.stop()
 
 
 def loss_fields() -> tuple[dict, str]:
@@ -643,24 +709,46 @@ def main_source(sources: dict[str, bytes], main: str) -> str | None:
     return None if data is None else data.decode("utf-8", errors="replace")
 
 
+def other_sources(sources: dict[str, bytes], main: str) -> dict[str, str]:
+    """The upload's files other than the main one, as text: a saved run keeps them."""
+    return {
+        path: data.decode("utf-8", errors="replace")
+        for path, data in sources.items()
+        if path != main
+    }
+
+
 def show_run(
-    run: CodeRun, scenario: Scenario, main: str, check: str = LOSS, source: str | None = None
+    run: CodeRun,
+    scenario: Scenario,
+    main: str,
+    check: str = LOSS,
+    source: str | None = None,
+    fields: dict | None = None,
+    other_files: dict[str, str] | None = None,
 ) -> None:
     if check == LAYER and not run.ok:
         run = dataclasses.replace(run, message=in_layer_words(run.message))
     show_hint_and_failure(run)
     if run.ok:
-        show_result(run, scenario, main, check, source)
+        show_result(run, scenario, main, check, source, fields, other_files)
     if run.output:
         with st.expander("What your code printed"):
             st.text(run.output)
 
 
 def show_result(
-    run: CodeRun, scenario: Scenario, main: str, check: str = LOSS, source: str | None = None
+    run: CodeRun,
+    scenario: Scenario,
+    main: str,
+    check: str = LOSS,
+    source: str | None = None,
+    fields: dict | None = None,
+    other_files: dict[str, str] | None = None,
 ) -> None:
     """The run's verdict, findings (with the lines of `source`, the main file, they name),
-    downloads, heatmaps, scatter and table."""
+    downloads, heatmaps, scatter and table. `fields` (expressions and precision) and the
+    upload's `other_files` are saved with the run, so its link fills the page back."""
     result = run.result
     findings = diagnose(result)
     lines = model_lines(run, check)
@@ -679,7 +767,15 @@ def show_result(
         identity=st.session_state.get(RUN_KEY, ("",))[0],  # the shown run's signature
         kind="code",
         code=source,  # the main file: the one the findings' lines are in
-        settings={"mode": "contract", "check": check, "main": main, "what": lines},
+        other_files=other_files,
+        settings={
+            "mode": "contract",
+            "check": check,
+            "main": main,
+            "what": lines,
+            **(fields or {}),
+            "eps": scenario.eps,
+        },
     )
     stem = file_stem(main)
     subject = f"{main}: " + "; ".join(lines)

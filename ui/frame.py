@@ -29,7 +29,7 @@ from engine.scenario.clamp import (
 from engine.scenario.parse import parse_layer_sizes
 from engine.scenario.settings import LIMITS, Scenario
 from engine.scenario.workload import WorkTooLarge, check_workload
-from ui import cache, runs, share
+from ui import cache, linked_run, runs, share
 
 SETTINGS_KEY = "scenario-settings"
 AUTO = "auto"
@@ -140,8 +140,13 @@ def update_settings(**changes) -> None:
 
 def load_scenario(scenario: Scenario) -> None:
     """Show `scenario` in the sidebar; say so if eps or the threshold had to be rounded."""
+    st.session_state[SETTINGS_KEY] = sidebar_values(scenario)
+
+
+def sidebar_values(scenario: Scenario) -> dict:
+    """The sidebar's settings showing `scenario`, with a notice for a rounded eps or
+    threshold (the sidebar offers a fixed set of each)."""
     values = settings_of(scenario)
-    st.session_state[SETTINGS_KEY] = values
     if values["eps"] != scenario.eps:
         share.add_notices(
             [f"eps {scenario.eps:g} is not offered; using the nearest, {values['eps']:.0e}."]
@@ -153,6 +158,7 @@ def load_scenario(scenario: Scenario) -> None:
                 f"{values['threshold']:.0e}."
             ]
         )
+    return values
 
 
 def load_seed_scenario() -> None:
@@ -194,35 +200,68 @@ def frame(
     entry for the title) is what else the page runs: it must fit the same limits.
     """
     st.set_page_config(page_title=f"{page_title} · GradScope", page_icon=icon, layout="wide")
-    if share.read_url_once(load_scenario) and share.RUN_PARAM in st.query_params:
-        # a run's link shows that run whatever page it names (only on opening: the
-        # scenario pages then write their own address, without `run`)
-        st.switch_page(
-            runs.RUNS_PAGE, query_params={share.RUN_PARAM: st.query_params[share.RUN_PARAM]}
-        )
+    share.read_url_once(load_scenario)
+    run = enter_linked_run()
     clean, notices = sanitize_settings(settings())
     st.session_state[SETTINGS_KEY] = clean
     share.show_notices("Some settings were adjusted:", share.take_notices() + notices)
+    top = st.container()  # the run's banner, drawn once the sidebar's scenario is known
     with st.sidebar:
         _navigation()
         _scenario_controls(settings())
     try:
         scenario = scenario_from_settings(settings())
     except ValueError as error:
+        if run:
+            with top:
+                linked_run.banner(run, page_title, None)
         share.literal_alert(
             "error", "Please fix the scenario in the sidebar.", str(error), ":material/error:"
         )
         st.stop()
+    if run:
+        with top:
+            linked_run.banner(run, page_title, scenario)
     work = PAGE_WORK.get(page_title, "check") if work is None else work
     if not within_limits(scenario) or (work != "check" and not within_limits(scenario, work)):
         st.stop()
-    share.write_url(scenario)
+    share.write_url(scenario, run.id if run else None)
     if share.RESTORE_CHECK_KEY in st.session_state:
         share.confirm_restored(cache.check_result(scenario))
     with st.sidebar:
-        share.share_panel(scenario, load_scenario)
-        runs.database_note()
+        share.share_panel(scenario, load_scenario, in_run=run is not None)
+        runs.database_note(linked_run.link_params())
     return scenario
+
+
+def enter_linked_run(show_errors: bool = True):
+    """The saved run the address names (`?run=ID`), or None for live checks.
+
+    Entering a run loads the scenario it was checked on into the sidebar (a scenario
+    run's, or the problem a code run was given), so the pages that compute from the
+    sidebar (Bug lab, Epsilon, Training, Your code) work on the run's own network, data
+    and bugs; leaving the run gives the sidebar back (`linked_run.restore`).
+    """
+    run, entering = linked_run.current(show_errors)
+    if run and entering:
+        values = run_sidebar_values(run)
+        if values is not None:
+            linked_run.fill("sidebar", {SETTINGS_KEY: values})
+    return run
+
+
+def run_sidebar_values(run) -> dict | None:
+    """The sidebar's settings for a run: its scenario (for code, the problem it was given,
+    without the catalogue bugs switched on then: they changed nothing in the user's code);
+    for a contract run, the current settings with the run's eps (the only setting that
+    mode takes from the sidebar)."""
+    scenario = linked_run.scenario_of(run)
+    if scenario is not None:
+        return sidebar_values(scenario if run.kind == "scenario" else scenario.with_bugs(()))
+    eps = finite_number(run.settings.get("eps"))
+    if run.settings.get("mode") == "contract" and eps is not None and eps > 0:
+        return {**settings(), "eps": _nearest(EPS_CHOICES, eps)}
+    return None
 
 
 def runs_frame() -> None:
@@ -230,13 +269,17 @@ def runs_frame() -> None:
 
     No scenario sidebar: a run carries its own settings, and the page must show a linked
     run even when the sidebar's settings are invalid or too large. The address is left
-    alone, so `?run=ID` stays in it (the scenario pages rewrite theirs).
+    alone, so `?run=ID` stays in it. The page says itself why a run cannot be shown, so
+    the run view here is quiet: a short banner with the way out, the links keep `run`.
     """
     st.set_page_config(page_title="Runs · GradScope", page_icon=":material/history:", layout="wide")
     share.read_url_once(load_scenario)
+    run = enter_linked_run(show_errors=False)
+    if run:
+        linked_run.banner(run, "Runs", None)
     with st.sidebar:
         _navigation()
-        runs.database_note()
+        runs.database_note(linked_run.link_params())
 
 
 def within_limits(scenario: Scenario, work: str = "check", **options) -> bool:
@@ -253,8 +296,10 @@ def within_limits(scenario: Scenario, work: str = "check", **options) -> bool:
 
 
 def _navigation() -> None:
+    """The page links; in a saved run they carry `?run=ID`, so the run follows."""
+    query = linked_run.link_params()
     for path, label, icon in PAGES:
-        st.page_link(path, label=label, icon=icon)
+        st.page_link(path, label=label, icon=icon, query_params=query)
     st.divider()
 
 

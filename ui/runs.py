@@ -11,6 +11,10 @@ creates a database.
 
 A run is shown from what was stored (`Run.result()`), never by running anything again.
 Titles, code and findings are the users': shown as plain text or escaped Markdown.
+
+Who sees what (engine.runs.team): anyone with a run's link opens it; a history lists only
+the runs this session saved or opened, and those filed under the team key the visitor
+entered. No visitor lists the whole database.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from streamlit.connections import BaseConnection
 from engine.runs.compare import RunComparison, compare_runs
 from engine.runs.record import TITLE_LENGTH, Run, run_from_check
 from engine.runs.store import NewerSchema, RunListing, RunStore, default_url, location_of
+from engine.runs.team import BadTeamKey, new_team_key, team_tag
 from presentation import figures
 from presentation.exports import run_document
 from presentation.report import build_report
@@ -39,6 +44,8 @@ URL_VARIABLE = "GRADSCOPE_RUNS_URL"
 RUNS_PAGE = "pages/6_Runs.py"
 SAVED_KEY = "runs-saved"  # {save panel key: (what was saved, run id)}
 SESSION_RUNS_KEY = "runs-of-session"  # ids this session saved, newest last
+OPENED_RUNS_KEY = "runs-opened"  # ids this session opened by their link
+TEAM_KEY = "runs-team-key"  # the team key this session files and lists runs under
 VERDICTS = ("pass", "warn", "fail")
 # What a store can raise when the database is unreachable, refused or misconfigured
 # (a missing driver is an ImportError, a malformed URL an ArgumentError, a full disk an
@@ -62,8 +69,8 @@ class RunsConnection(BaseConnection[RunStore]):
     def location(self) -> str:
         return self._instance.location
 
-    def save(self, run: Run) -> str:
-        return self._instance.save(run)
+    def save(self, run: Run, team: str | None = None) -> str:
+        return self._instance.save(run, team=team)
 
     def get(self, run_id: str) -> Run | None:
         return self._instance.get(run_id)
@@ -109,8 +116,9 @@ def store_error(title: str, error: Exception) -> None:
     literal_alert("error", title, f"{error}\n\nDatabase: {location()}", ":material/database:")
 
 
-def database_note() -> None:
-    """The sidebar's note on where runs are kept (the issue's "shown in the settings")."""
+def database_note(query_params: dict | None = None) -> None:
+    """The sidebar's note on where runs are kept (the issue's "shown in the settings");
+    its link carries `query_params` (a saved run's, while in one)."""
     with st.expander("Saved runs", icon=":material/database:"):
         st.caption("Runs are saved in:")
         st.code(location(), language=None, wrap_lines=True)
@@ -118,7 +126,12 @@ def database_note() -> None:
             f"Set {URL_VARIABLE}, or `url` under `[connections.runs]` in "
             ".streamlit/secrets.toml, to use a team database (any SQLAlchemy URL)."
         )
-        st.page_link(RUNS_PAGE, label="History and comparison", icon=":material/history:")
+        st.page_link(
+            RUNS_PAGE,
+            label="History and comparison",
+            icon=":material/history:",
+            query_params=query_params,
+        )
 
 
 # --- saving -------------------------------------------------------------------------
@@ -126,7 +139,7 @@ def database_note() -> None:
 
 def run_link(run_id: str) -> str:
     """This page's address with `?run=ID` (a bare '?run=...' without a server): any page
-    opened with it shows the run (the frame sends it to the Runs page)."""
+    opened with it shows the run (ui.linked_run)."""
     base = st.context.url or ""
     if base and not urlsplit(base).path:
         base += "/"
@@ -142,6 +155,7 @@ def save_panel(
     kind: str,
     settings: dict,
     code: str | None = None,
+    other_files: dict[str, str] | None = None,
 ) -> None:
     """'Save this run': a title and a button; after a save, the run's link.
 
@@ -158,7 +172,15 @@ def save_panel(
             placeholder="e.g. before fixing sigmoid",
         )
         if right.button("Save this run", key=f"{key}-save", icon=":material/save:"):
-            run_id = save(result, findings, title=title, kind=kind, settings=settings, code=code)
+            run_id = save(
+                result,
+                findings,
+                title=title,
+                kind=kind,
+                settings=settings,
+                code=code,
+                other_files=other_files,
+            )
             if run_id:
                 st.session_state.setdefault(SAVED_KEY, {})[key] = (identity, run_id)
         identity_saved, run_id = st.session_state.get(SAVED_KEY, {}).get(key, (None, None))
@@ -167,7 +189,14 @@ def save_panel(
             st.code(run_link(run_id), language=None, wrap_lines=True)
         st.caption(
             "A run keeps the settings, the code, the verdict, the findings and both "
-            "gradients; only its link (an unguessable id) opens it."
+            "gradients; only its link (an unguessable id) opens it. "
+            + (
+                "It is filed under your team key: whoever holds the key sees it in the "
+                "Runs page's history."
+                if team_key()
+                else "The Runs page lists it for this session; enter a team key there to "
+                "share a history with your team."
+            )
         )
 
 
@@ -175,7 +204,7 @@ def save(result, findings, **record) -> str | None:
     """Store a run of this check; its id, or None after showing why it was not saved."""
     try:
         run = run_from_check(result, findings, **record)
-        run_id = connection().save(run)
+        run_id = connection().save(run, team=team_key())
     except STORE_ERRORS as error:
         store_error("The run was not saved.", error)
         return None
@@ -192,12 +221,79 @@ def linked_run_id() -> str | None:
 
 
 def load(run_id: str) -> tuple[Run | None, bool]:
-    """(the run, whether the database answered); errors are shown."""
+    """(the run, whether the database answered); errors are shown. A run found joins
+    this session's history: its link was known here."""
     try:
-        return connection().get(run_id), True
+        run = connection().get(run_id)
     except STORE_ERRORS as error:
         store_error("The runs database could not be read.", error)
         return None, False
+    if run is not None and run.id not in st.session_state.get(OPENED_RUNS_KEY, []):
+        st.session_state.setdefault(OPENED_RUNS_KEY, []).append(run.id)
+    return run, True
+
+
+# --- who sees which runs --------------------------------------------------------------
+
+
+def team_key() -> str | None:
+    """The team key this session entered (already checked), or None."""
+    return st.session_state.get(TEAM_KEY)
+
+
+def team_control() -> None:
+    """Enter, make or forget a team key: the runs filed under it are listed to whoever
+    holds it; without one, a history holds only this session's runs."""
+    with st.container(border=True):
+        st.markdown("**Team key**: share a history with your team")
+        key = team_key()
+        if key:
+            st.caption(
+                "Runs you save are filed under your team key, and the history lists the "
+                "runs filed under it. Keep it like a password; give it to your team."
+            )
+            with st.expander("Show the key"):
+                st.code(key, language=None)
+            st.button("Forget the key", key="runs-team-forget", on_click=_set_team_key)
+            return
+        st.caption(
+            "Without one, the history lists only the runs this session saved or opened: "
+            "other visitors' runs open by their link alone. Runs filed under a team key "
+            "are listed to whoever enters it (the CLI files runs under it with --team)."
+        )
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        typed = left.text_input("Team key", key="runs-team-typed", type="password")
+        right.button(
+            "Make a new key", key="runs-team-new", on_click=_set_team_key, args=(new_team_key(),)
+        )
+        if typed:
+            try:
+                team_tag(typed)
+            except BadTeamKey as error:
+                st.warning(str(error), icon=":material/key_off:")
+                return
+            _set_team_key(typed.strip())
+            st.rerun()
+
+
+def _set_team_key(key: str | None = None) -> None:
+    st.session_state.pop("runs-team-typed", None)
+    if key:
+        st.session_state[TEAM_KEY] = key
+    else:
+        st.session_state.pop(TEAM_KEY, None)
+
+
+def known_ids() -> list[str]:
+    """The runs this session saved or opened."""
+    return st.session_state.get(SESSION_RUNS_KEY, []) + st.session_state.get(OPENED_RUNS_KEY, [])
+
+
+def whose(run_id: str, team_ids: set[str]) -> str:
+    """Why a run is listed to this session: it saved it, the team key, or its link."""
+    if run_id in st.session_state.get(SESSION_RUNS_KEY, []):
+        return "saved here"
+    return "team" if run_id in team_ids else "opened here"
 
 
 def when(moment: datetime) -> str:
@@ -249,6 +345,9 @@ def show_run(run: Run) -> None:
     if run.code:
         st.subheader("The code", anchor=False)
         st.code(run.code, language="python", line_numbers=True)
+        for path, text in run.other_files.items():
+            with st.expander(escape_markdown(path), icon=":material/description:"):
+                st.code(text, language="python", line_numbers=True)
     with st.expander("Settings"):
         st.json(run.settings)
     link = run_link(run.id)
@@ -312,21 +411,30 @@ def history() -> list[RunListing]:
         format_func=lambda k: "your code" if k == "code" else "a scenario",
     )
     title = cols[2].text_input("Title contains", key="runs-title")
-    mine = cols[3].toggle("Only this session's", key="runs-mine")
+    mine = cols[3].toggle("Only this session's", key="runs-mine", disabled=not team_key())
     try:
-        listings = connection().list(limit=200, verdict=verdict, kind=kind, title=title or None)
+        listings = connection().list(
+            limit=200,
+            verdict=verdict,
+            kind=kind,
+            title=title or None,
+            team=None if mine else team_key(),
+            ids=known_ids(),
+        )
     except STORE_ERRORS as error:
         store_error("The runs database could not be read.", error)
         return []
-    if mine:
-        own = set(st.session_state.get(SESSION_RUNS_KEY, []))
-        listings = [r for r in listings if r.id in own]
+    team_ids = {r.id for r in listings if r.filed_under_team}
     if not listings:
-        st.info("No saved runs match. Save one from the Gradient check or Your code page.")
+        st.info(
+            "No saved runs match. Save one from the Gradient check or Your code page"
+            + ("." if team_key() else ", or enter your team key above.")
+        )
         return []
     table = pd.DataFrame(
         {
             "title": [r.title for r in listings],
+            "whose": [whose(r.id, team_ids) for r in listings],
             "verdict": [r.verdict.upper() for r in listings],
             "arrays diverging": [", ".join(r.diverging_arrays) or "none" for r in listings],
             "kind": [r.kind for r in listings],
@@ -358,8 +466,17 @@ def run_picker(place, title: str, by_id: dict, key: str) -> str | None:
 
 
 def delete_control(listings: list[RunListing]) -> None:
-    """Delete one run, after a confirmation: its link stops working for everyone."""
-    by_id = {r.id: r for r in listings}
+    """Delete one run, after a confirmation: its link stops working for everyone. Only
+    a run saved here or filed under the team key: a link lets a visitor read a run, not
+    delete it."""
+    by_id = {
+        r.id: r
+        for r in listings
+        if whose(r.id, {r.id} if r.filed_under_team else set()) != "opened here"
+    }
+    if not by_id:
+        st.caption("Runs you only opened by their link are not yours to delete.")
+        return
     chosen = run_picker(st, "Run to delete", by_id, "runs-delete-choice")
     sure = st.checkbox(
         "Yes: delete it for everyone; its link will show nothing",

@@ -72,9 +72,11 @@ def take_notices() -> list[str]:
     return st.session_state.pop(PENDING_NOTICES_KEY, [])
 
 
-def write_url(scenario: Scenario) -> None:
-    """Keep the address bar equal to the scenario (defaults left out)."""
-    params = scenario_to_params(scenario)
+def write_url(scenario: Scenario, run_id: str | None = None) -> None:
+    """Keep the address bar equal to what the page shows: the scenario (defaults left
+    out), or in a saved run only `?run=ID` (the run decides what is shown, and a reload
+    or a copied address must open the same run)."""
+    params = {RUN_PARAM: run_id} if run_id else scenario_to_params(scenario)
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 
@@ -99,12 +101,17 @@ def report_document(scenario: Scenario, link: str, extra_figures: dict | None = 
     return build_report(scenario, result, diagnose(result), link, extra_figures)
 
 
-def share_panel(scenario: Scenario, load_scenario) -> None:
-    """The sidebar's Share section: link, downloads, and restoring an export."""
+def share_panel(scenario: Scenario, load_scenario, in_run: bool = False) -> None:
+    """The sidebar's Share section: link, downloads, and restoring an export. In a saved
+    run the link and files are the sidebar's scenario's, checked live: said so."""
     st.header("Share")
     link = share_link(scenario)
     extra = st.session_state[PAGE_FIGURES_KEY] = {}
-    st.caption("Link to this exact view (copy with the icon):")
+    st.caption(
+        "The sidebar's scenario, checked live (the saved run has its own link):"
+        if in_run
+        else "Link to this exact view (copy with the icon):"
+    )
     st.code(link, language=None, wrap_lines=True)
     st.download_button(
         "Report (HTML, works offline)",
