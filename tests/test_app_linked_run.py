@@ -73,7 +73,9 @@ def save(url: str, title: str = "the founding question", **record) -> str:
     return RunStore(url).save(run_from_check(result, findings, title=title, **record))
 
 
-def save_code_run(url: str, settings: dict, title: str = "my sigmoid") -> str:
+def save_code_run(
+    url: str, settings: dict, title: str = "my sigmoid", other_files: dict | None = None
+) -> str:
     """A run of the seed question's code, its top finding pointing at its sigmoid line."""
     result = CHECK(FOUNDING)
     findings = diagnose(result)
@@ -85,6 +87,7 @@ def save_code_run(url: str, settings: dict, title: str = "my sigmoid") -> str:
         code=EXAMPLES["seed-question"].source,
         settings=settings,
         findings=findings,
+        other_files=other_files,
     )
 
 
@@ -280,8 +283,21 @@ def test_a_code_run_saved_by_the_cli_fills_what_maps_and_says_what_does_not(runs
     assert at.radio(key="code-mode").value == "contract"
     assert at.text_input(key="contract-loss").value == "net.loss(X, y)"
     assert at.text_input(key="contract-params").value == "net.params"
-    assert "the other files beside net.py" in texts(at)
+    assert "the files beside net.py that it may import" in texts(at)
     assert ("Diverging entries", "18 / 38") in metrics(at)
+
+
+def test_an_uploaded_run_fills_the_upload_with_every_file_it_kept(runs_url, no_code_run):
+    settings = {"mode": "contract", "main": "proj/model.py", "loss": "loss()", "params": "w"}
+    helpers = {"proj/helpers.py": "def half_square(v):\n    return 0.5 * (v**2).sum()\n"}
+    at = open_run("code", save_code_run(runs_url, settings, other_files=helpers))
+    assert not at.exception, at.exception
+    assert at.radio(key="contract-kind").value == "files"
+    files = at.session_state["contract-files"]
+    assert sorted(files) == ["proj/helpers.py", "proj/model.py"]
+    assert files["proj/helpers.py"].decode() == helpers["proj/helpers.py"]
+    assert at.session_state["contract-main"] == "proj/model.py"
+    assert not [t for t in texts(at).splitlines() if "files beside" in t]
 
 
 def test_leaving_a_code_run_gives_back_the_code_typed_before(runs_url, no_code_run):

@@ -5,6 +5,7 @@ file), so no test touches a real runs database.
 """
 
 import re
+from dataclasses import replace
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -290,3 +291,27 @@ def test_a_new_team_key_is_made_on_request_and_can_be_forgotten(runs_url):
     assert team_tag(key) and key in [c.value for c in at.code]
     at = next(b for b in at.button if b.key == "runs-team-forget").click().run()
     assert runs_ui.TEAM_KEY not in at.session_state
+
+
+def test_an_uploaded_folder_is_saved_with_every_file_and_compared_file_by_file(runs_url):
+    from engine.runs.compare import code_diff
+    from tests.test_app_code import contract_page, run_contract, upload_files, zip_of
+
+    model = (
+        "import numpy as np\nfrom helpers import half_square\n\n"
+        "w = np.arange(1.0, 4.0)\n\n\ndef loss():\n    return half_square(w), w.copy()\n"
+    )
+    helper = "import numpy as np\n\n\ndef half_square(v):\n    return 0.5 * float(np.sum(v**2))\n"
+    archive = zip_of({"proj/model.py": model, "proj/helpers.py": helper})
+    at = upload_files(contract_page(), ("proj.zip", archive, "application/zip"))
+    at.text_input(key="contract-loss").input("loss()")
+    at.text_input(key="contract-params").input("w").run()
+    at = run_contract(at)
+    at.text_input(key="save-contract-title").input("with its helper")
+    at = next(b for b in at.button if b.key == "save-contract-save").click().run()
+    assert not at.exception, at.exception
+    run = RunStore(runs_url).get(link_id(at))
+    assert run.code == model and run.settings["main"] == "proj/model.py"
+    assert run.other_files == {"proj/helpers.py": helper}
+    edited = replace(run, other_files={"proj/helpers.py": helper.replace("0.5", "1.0")})
+    assert "+    return 1.0 * float(np.sum(v**2))" in code_diff(run, edited)

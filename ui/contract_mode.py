@@ -137,19 +137,18 @@ def run_fields(run) -> tuple[dict, list[str]]:
     values["contract-check"] = check if check in CHECKS else LOSS
     if not any(isinstance(settings.get(name), str) for name in ("loss", "params", "forward")):
         notes.append("the expressions (this run was saved without them; its description is below)")
-    main = settings.get("main") or settings.get("file")
-    others = getattr(run, "other_files", None) or {}  # the rest of an upload, when kept
-    if others and isinstance(main, str) and main:
+    main, file = settings.get("main"), settings.get("file")
+    if isinstance(main, str) and main not in ("", PASTED_FILE):  # an upload: all its files
         values["contract-kind"] = "files"
         values[FILES_KEY] = {
             main: (run.code or "").encode(),
-            **{path: text.encode() for path, text in others.items()},
+            **{path: text.encode() for path, text in run.other_files.items()},
         }
         values["contract-main"] = main
-    elif isinstance(main, str) and main not in ("", PASTED_FILE):
+    elif isinstance(file, str) and file:  # `check-code FILE --save` keeps FILE alone
         notes.append(
-            f"the other files beside {main}: the run keeps its main file, now pasted as "
-            f"{PASTED_FILE}"
+            f"the files beside {file} that it may import: the run keeps {file} alone, now "
+            f"pasted as {PASTED_FILE}"
         )
     return values, notes
 
