@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cli.terminal import out, refuse
-from engine.runs.store import NewerSchema, RunStore, RunTooLarge
+from engine.runs.store import NewerSchema, RunsFull, RunStore, RunTooLarge
 from engine.runs.team import BadTeamKey, team_tag
 
 BASE_URL_SETTING = "GRADSCOPE_BASE_URL"
@@ -155,7 +155,7 @@ def save_run(args: argparse.Namespace, result, findings, *, kind, settings, code
         raise StoreError(f"the run was not saved: {error}") from None
     try:
         run_id = store.save(run, team=args.team)
-    except RunTooLarge as error:
+    except (RunTooLarge, RunsFull) as error:
         raise StoreError(str(error)) from None  # says that nothing was saved
     except BadTeamKey as error:  # team_key_problem refuses it before the check
         raise StoreError(f"the run was not saved: {error}") from None

@@ -207,6 +207,15 @@ def test_a_run_over_the_size_limit_is_refused_with_the_limit_named(runs_url, mon
     assert "Nothing was saved" in at.error[0].value
 
 
+def test_a_run_past_the_databases_quota_is_refused_with_the_quota_named(runs_url, monkeypatch):
+    monkeypatch.setenv("GRADSCOPE_RUNS_QUOTA_MB", "0.0001")
+    at = open_page(start_app(), "check")
+    at = next(b for b in at.button if b.key == "save-check-save").click().run()
+    assert not at.exception
+    assert "GRADSCOPE_RUNS_QUOTA_MB" in at.error[0].value
+    assert "Nothing was saved" in at.error[0].value
+
+
 def test_a_model_checked_as_it_is_saves_with_the_users_array_names(runs_url):
     at = open_page(start_app(), "code")
     at = at.radio(key="code-mode").set_value("contract").run()

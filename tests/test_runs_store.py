@@ -20,7 +20,7 @@ import engine
 from engine.diagnosis.diagnose import diagnose
 from engine.runs import store as store_module
 from engine.runs.record import run_from_check
-from engine.runs.store import NewerSchema, RunStore, RunTooLarge
+from engine.runs.store import NewerSchema, RunsFull, RunStore, RunTooLarge
 from engine.runs.team import BadTeamKey, new_team_key, team_tag
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,6 +183,20 @@ def test_a_run_over_the_size_limit_is_refused_and_nothing_is_stored(sqlite_url):
     ):
         small.save(run)
     assert small.count() == 0
+
+
+def test_a_run_past_the_databases_quota_is_refused_and_deleting_makes_room(sqlite_url):
+    run, _ = founding_run()
+    size = store_module._row(run)["size_bytes"]
+    small = RunStore(sqlite_url, max_total_bytes=2 * size + size // 2)
+    first, second = founding_run(title="one")[0], founding_run(title="two")[0]
+    small.save(first)
+    small.save(second)
+    with pytest.raises(RunsFull, match=r"past its quota of .*GRADSCOPE_RUNS_QUOTA_MB.*Nothing"):
+        small.save(run)
+    assert small.count() == 2
+    small.delete(first.id)
+    assert small.save(run) == run.id
 
 
 def test_ten_threads_saving_at_once_lose_nothing(store):
@@ -369,6 +383,9 @@ def test_the_default_database_follows_the_environment(monkeypatch, tmp_path):
     assert store_module.default_url() == "sqlite:///elsewhere.sqlite"
     monkeypatch.setenv("GRADSCOPE_RUN_LIMIT_MB", "2")
     assert store_module.default_limit() == 2 * 1024**2
+    assert store_module.default_quota() == 4 * 1024**3
+    monkeypatch.setenv("GRADSCOPE_RUNS_QUOTA_MB", "512")
+    assert store_module.default_quota() == 512 * 1024**2
 
 
 def test_stored_arrays_are_never_unpickled(store):

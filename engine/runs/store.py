@@ -44,6 +44,7 @@ from engine.runs.record import TITLE_LENGTH, Run, pack_arrays, unpack_arrays
 from engine.runs.team import TEAM_TAG_LENGTH, team_tag
 
 MAX_RUN_BYTES = 64 * 1024**2  # per run; GRADSCOPE_RUN_LIMIT_MB changes it
+MAX_TOTAL_BYTES = 4 * 1024**3  # all runs together; GRADSCOPE_RUNS_QUOTA_MB changes it
 SCHEMA_VERSION = 2  # 2: a run's team key and the other files of its code
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 
@@ -89,6 +90,10 @@ class RunTooLarge(ValueError):
     """The run is bigger than a run may be here; nothing was stored."""
 
 
+class RunsFull(ValueError):
+    """The database's runs together would pass its quota; nothing was stored."""
+
+
 class NewerSchema(RuntimeError):
     """The database was made by a newer GradScope: it is left as it is."""
 
@@ -102,8 +107,16 @@ def default_url() -> str:
 
 
 def default_limit() -> int:
-    text = os.environ.get("GRADSCOPE_RUN_LIMIT_MB")
-    return int(float(text) * 1024**2) if text else MAX_RUN_BYTES
+    return _megabytes("GRADSCOPE_RUN_LIMIT_MB", MAX_RUN_BYTES)
+
+
+def default_quota() -> int:
+    return _megabytes("GRADSCOPE_RUNS_QUOTA_MB", MAX_TOTAL_BYTES)
+
+
+def _megabytes(variable: str, default: int) -> int:
+    text = os.environ.get(variable)
+    return int(float(text) * 1024**2) if text else default
 
 
 @dataclass(frozen=True)
@@ -123,9 +136,15 @@ class RunListing:
 class RunStore:
     """Save, load, list and delete runs in the database at `url`."""
 
-    def __init__(self, url: str | None = None, max_run_bytes: int | None = None):
+    def __init__(
+        self,
+        url: str | None = None,
+        max_run_bytes: int | None = None,
+        max_total_bytes: int | None = None,
+    ):
         self.url = make_url(url or default_url())
         self.max_run_bytes = default_limit() if max_run_bytes is None else max_run_bytes
+        self.max_total_bytes = default_quota() if max_total_bytes is None else max_total_bytes
         self.engine = _engine_for(self.url)
         migrate(self.engine)
 
@@ -144,8 +163,23 @@ class RunStore:
                 "Nothing was saved."
             )
         with self.engine.begin() as connection:
+            self._check_quota(connection, row["size_bytes"])
             connection.execute(insert(runs_table).values(**row))
         return run.id
+
+    def _check_quota(self, connection, size: int) -> None:
+        """Refuse a run that would take the database past its quota: on a shared server,
+        saving is open to every visitor, and the disk is not theirs to fill. (Two saves
+        racing may pass it by one run: a bound on growth, not an accounting.)"""
+        used = connection.execute(select(func.coalesce(func.sum(runs_table.c.size_bytes), 0)))
+        used = int(used.scalar_one())
+        if used + size > self.max_total_bytes:
+            raise RunsFull(
+                f"The runs database holds {_size(used)} of runs; this one ({_size(size)}) "
+                f"would take it past its quota of {_size(self.max_total_bytes)} "
+                "(GRADSCOPE_RUNS_QUOTA_MB sets it). Delete old runs, or ask whoever runs the "
+                "server. Nothing was saved."
+            )
 
     def get(self, run_id: str) -> Run | None:
         """The run with this id, or None (an id of the wrong shape is never looked up)."""
