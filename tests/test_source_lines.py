@@ -202,6 +202,33 @@ def test_the_python_api_names_the_line_of_a_corpus_bug():
     assert Path(result.trace.filename).name == prog.file
 
 
+def test_a_tied_weights_term_computed_and_dropped_is_named_with_its_line():
+    from tests.corpus.python_api import check_variant
+
+    prog = next(p for p in PROGRAMS if p.file == "tied_autoencoder.py")
+    result = check_variant(prog, "decoder-term-missing")
+    top = diagnose(result)[0]
+    assert top.cause == "backward-chain" and top.arrays == ("W",)
+    assert "`gW_dec`" in top.message and "nothing uses it" in top.message
+    assert top.lines[0] in bug_lines(prog, "decoder-term-missing")  # `gW = gW_enc`
+    dropped = prog_line(prog, "gW_dec = dz.T @ y")
+    assert top.lines[1] == dropped
+
+
+def prog_line(prog, text: str) -> int:
+    source = (Path(__file__).parent / "corpus" / prog.file).read_text(encoding="utf-8")
+    return next(n for n, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+@pytest.mark.parametrize("bug", ["encoder-term-from-clean-input", "visible-bias-not-averaged"])
+def test_a_gradient_term_that_is_used_is_never_called_dropped(bug):
+    from tests.corpus.python_api import check_variant
+
+    prog = next(p for p in PROGRAMS if p.file == "tied_autoencoder.py")
+    findings = diagnose(check_variant(prog, bug))
+    assert not [f for f in findings if "nothing uses it" in f.message]
+
+
 def test_check_code_json_names_the_line_of_a_corpus_bug(tmp_path):
     prog = next(p for p in PROGRAMS if p.file == "ex4_separate.py")
     bug = "reg-half-lambda"

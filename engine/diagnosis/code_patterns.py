@@ -11,7 +11,11 @@ post about, and names the line:
   (`loss-mismatch`);
 - probabilities normalised over the examples, not the classes: a local array of the
   batch's length along one axis sums to 1 along that axis (the tracer saw it), as
-  `exp / exp.sum(axis=0)` gives for rows of examples (`loss-mismatch`).
+  `exp / exp.sum(axis=0)` gives for rows of examples (`loss-mismatch`);
+- a gradient term computed and dropped: a local named as a diverging array's gradient
+  (`dW_dec`, `grad_W2_tied`) that nothing reads afterwards, as when a weight used twice
+  (tied weights, a layer shared across steps) gets the term of one use only
+  (`backward-chain`).
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import ast
 import re
 
 from engine.diagnosis.finding import Finding
-from engine.diagnosis.lines import TARGET_NAMES
+from engine.diagnosis.lines import TARGET_NAMES, unused_results
 from engine.gradcheck.compare import CheckResult
 
 DERIVATIVE_NAMES = re.compile(r"prime|grad|deriv", re.IGNORECASE)
 LOG_CALL = re.compile(r"\blog\s*\(")
+# a gradient's local name: dW2, d_W2, gW, grad_W, grad_W_dec; what follows names the array
+GRADIENT_NAME = re.compile(r"^(?:grad_?|d_?|g_?|delta_?)(?P<rest>[A-Za-z]\w*)$")
 
 
 def code_findings(result: CheckResult) -> list[Finding]:
@@ -41,7 +47,11 @@ def code_findings(result: CheckResult) -> list[Finding]:
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.Return))
         and node.lineno in trace.executed
     ]
-    return _output_delta_with_derivative(result, trace, ran) + _softmax_over_examples(result, trace)
+    return (
+        _output_delta_with_derivative(result, trace, ran)
+        + _softmax_over_examples(result, trace)
+        + _dropped_gradient_term(result, trace)
+    )
 
 
 def _output_delta_with_derivative(result, trace, ran) -> list[Finding]:
@@ -157,3 +167,57 @@ def _softmax_over_examples(result: CheckResult, trace) -> list[Finding]:
             )
         ]
     return []
+
+
+def _dropped_gradient_term(result: CheckResult, trace) -> list[Finding]:
+    """A diverging array's gradient term, computed and read by nothing (the whole name
+    never read again): the sum of one term per use of the array lacks that one."""
+    diverging = {m.name.split(".")[-1]: m.name for m in result.matrices if m.n_diverging}
+    lines = trace.source.splitlines()
+    for line, name in unused_results(trace.source, trace.executed):
+        array = _array_named_in(name, diverging)
+        if array is None:
+            continue
+        made = _last_named_place(trace, array)
+        where = (
+            f" to {made[1]} where {array}'s gradient is last bound (line {made[0]})" if made else ""
+        )
+        text = " ".join(lines[line - 1].split())
+        return [
+            Finding(
+                message=(
+                    f"Line {line} computes `{name}`, by its name a term of {array}'s "
+                    f"gradient, and nothing uses it: the gradient of {array} leaves that "
+                    f"term out. An array used in two places (tied weights, a layer shared "
+                    f"across steps or inputs) gets one term per use, summed: add `{name}`"
+                    f"{where}."
+                ),
+                evidence=f"line {line}: `{text[:120]}`; `{name}` is read by no statement "
+                "that ran in its function" + _symmetry_words(result),
+                score=0.62,
+                cause="backward-chain",
+                arrays=(array,),
+                lines=(made[0], line) if made and made[0] != line else (line,),
+            )
+        ]
+    return []
+
+
+def _last_named_place(trace, array: str) -> tuple[int, str] | None:
+    """The last (line, name) where a plain local held the array's final gradient: where
+    a dropped term belongs (`dW = dW_enc` more than `dW_enc = ...`)."""
+    named = [(line, key) for line, key in trace.roots.get(array, ()) if key.isidentifier()]
+    return named[-1] if named else None
+
+
+def _array_named_in(name: str, arrays: dict[str, str]) -> str | None:
+    """The array a gradient's local name names (`dW_dec` -> W, `grad_b2` -> b2), by
+    the name's words after the gradient prefix; None when it names none of `arrays`."""
+    match = GRADIENT_NAME.match(name)
+    if match is None:
+        return None
+    words = match["rest"].split("_")
+    for candidate in (match["rest"], *words):
+        if candidate in arrays:
+            return arrays[candidate]
+    return None

@@ -200,6 +200,31 @@ def backward_lines(source: str, ran_in_backward) -> tuple[int, ...]:
     return tuple(dict.fromkeys(s.line for s in statements))[:MAX_LINES]
 
 
+def unused_results(source: str, executed) -> list[tuple[int, str]]:
+    """(line, name) for each plain name a statement that ran in a function assigned and
+    no other statement of that function that ran reads: a value computed and dropped.
+    In a backward pass that is often a gradient term left out of a sum."""
+    program = _program(source, frozenset(executed))
+    if program is None:
+        return []
+    found = []
+    for s in program.in_order(program.ran):
+        if isinstance(s.scope, ast.Module) or len(s.defs) != 1 or s.loop_variables:
+            continue
+        (name,) = s.defs
+        if not name.isidentifier():
+            continue
+        read = any(
+            _contains(name, key)
+            for other in program.ran
+            if other is not s and other.scope is s.scope
+            for key in other.uses | other.sizes
+        )
+        if not read:
+            found.append((s.line, name))
+    return found
+
+
 class _Program:
     """The statements of one file that ran, with their reads and writes."""
 

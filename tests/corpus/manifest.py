@@ -1,7 +1,7 @@
 """The check-any-code corpus: user programs written in the style of public conventions.
 
 Issue 11 ("check any code as it is") asks GradScope to check the code people already
-have, in the conventions they already use. This folder holds that code: 26 programs (and
+have, in the conventions they already use. This folder holds that code: 27 programs (and
 one helper module), written for GradScope in the style of public course material and
 books (the source each one imitates is named below; no one's code is copied). Each is
 one importable .py file that builds its own model and data at import time with a fixed
@@ -120,6 +120,9 @@ CONVENTIONS = {
     "layer-objects": "layer objects with forward(x) / backward(grad) storing self.dW and "
     "self.db (Dense, activation classes) in a Network list; params typed as a tuple of "
     "the layers' arrays",
+    "tied-autoencoder": "an autoencoder whose decoder reuses the encoder's weights "
+    "transposed: params {'W', 'b', 'b_prime'}, cost_and_grads(params, x) -> (cost, grads); "
+    "W's gradient sums an encoder and a decoder term",
 }
 
 
@@ -1223,6 +1226,40 @@ PROGRAMS: tuple[Program, ...] = (
                 ("W", "b"),
                 "the data gradient written X.T (Y - p), the log-likelihood's gradient from "
                 "a gradient-ascent derivation, for a loss that is minimised",
+            ),
+        ),
+    ),
+    Program(
+        "tied_autoencoder.py",
+        "tied-autoencoder",
+        "the deeplearning.net 'Denoising Autoencoders (dA)' tutorial (W, b, b_prime, tied "
+        "weights W' = W.T, masking corruption), its Theano gradients written by hand",
+        loss="cost_and_grads(params, x)",
+        params="params",
+        notes=(
+            "W is used twice (encoder W, decoder W.T): its gradient is the sum of two "
+            "terms; the corruption mask is drawn once at import"
+        ),
+        bugs=(
+            Bug(
+                "decoder-term-missing",
+                "backward-chain",
+                ("W",),
+                "tied weights: W's gradient keeps the encoder's term and drops the "
+                "decoder's (gW = gW_enc), which is computed and never used",
+            ),
+            Bug(
+                "encoder-term-from-clean-input",
+                "backward-chain",
+                ("W",),
+                "the encoder's term of W's gradient uses the clean input x where the "
+                "encoder read the corrupted one",
+            ),
+            Bug(
+                "visible-bias-not-averaged",
+                "scale",
+                ("b_prime",),
+                "the visible bias' gradient summed over the examples, not averaged as the cost is",
             ),
         ),
     ),
