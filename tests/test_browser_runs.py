@@ -31,14 +31,19 @@ def server(database_url):
         yield url
 
 
+def save_this_run(page, title: str) -> None:
+    """Type a title into the save panel and press Save this run, as a user does."""
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Title").press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Save this run").click()
+    page.get_by_text("Saved.").wait_for(timeout=30_000)
+
+
 def test_a_run_saved_in_one_browser_opens_the_same_in_another(server, browser):
     first = open_app(browser, server, "Gradient_check?bugs=sigmoid-sign-flip")
     first.get_by_text("FAIL").first.wait_for(timeout=30_000)
-    first.get_by_label("Title").fill(TITLE)
-    first.get_by_label("Title").press("Enter")
-    settle(first)
-    first.get_by_role("button", name="Save this run").click()
-    first.get_by_text("Saved.").wait_for(timeout=30_000)
+    save_this_run(first, TITLE)
     link = first.locator("[data-testid='stCode']", has_text="?run=").first.inner_text().strip()
     assert urlparse(link).netloc == urlparse(server).netloc, link
     run_id = parse_qs(urlparse(link).query)["run"][0]
@@ -76,11 +81,7 @@ def test_the_history_compares_the_buggy_and_the_fixed_run_with_drawn_heatmaps(se
             page.get_by_test_id("stSidebar").get_by_text("Sigmoid with the sign of z").click()
             settle(page)
             page.get_by_text("PASS").first.wait_for(timeout=30_000)
-        page.get_by_label("Title").fill(title)
-        page.get_by_label("Title").press("Enter")
-        settle(page)
-        page.get_by_role("button", name="Save this run").click()
-        page.get_by_text("Saved.").wait_for(timeout=30_000)
+        save_this_run(page, title)
     page.get_by_test_id("stSidebar").get_by_role("link", name="Runs").click()
     page.get_by_text("History").first.wait_for(timeout=30_000)
     wait_idle(page)

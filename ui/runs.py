@@ -264,7 +264,7 @@ def team_control() -> None:
         left, right = st.columns([3, 1], vertical_alignment="bottom")
         typed = left.text_input("Team key", key="runs-team-typed", type="password")
         right.button(
-            "Make a new key", key="runs-team-new", on_click=_set_team_key, args=(new_team_key(),)
+            "Make a new key", key="runs-team-new", on_click=lambda: _set_team_key(new_team_key())
         )
         if typed:
             try:
